@@ -1,0 +1,95 @@
+"""The operator contract every curation step follows.
+
+An operator works on a batch of documents held as a ``pyarrow.Table`` (one row per document) and
+knows nothing of Ray, files or statistics sinks:
+
+* ``setup()`` loads heavy state (a fastText model, a KenLM model) once per worker process, lazily.
+* ``process(batch)`` returns an :class:`Outcome`: the output table plus, optionally, one drop reason
+  per output row (``None`` keeps the row).
+
+Two conveniences cover most operators:
+
+* :class:`Mapper` rewrites or adds columns (``transform``); it drops nothing.
+* :class:`Filter` returns one reason per row (``reasons``); the batch passes through unchanged and the
+  runner removes the rows that carry a reason. A filter never counts anything itself.
+
+Operators that both transform and drop (main-text extraction) implement ``process`` directly.
+Sources (the WARC reader) turn one input row, a file path, into a stream of outcomes.
+
+The runner (:mod:`operators.runner`) applies the reasons, counts docs in / out / dropped per reason,
+and turns an exception raised on one document into the reason ``error:<operator name>``.
+Compare datatrove's ``pipeline/filters/base_filter.py``: a filter returns keep or a reason, and the
+statistics are derived from it in one place.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import ClassVar, Iterator, Optional, Sequence
+
+import pyarrow as pa
+
+Reason = Optional[str]
+
+
+@dataclass
+class Outcome:
+    """What an operator made of a batch: rows to emit and, aligned with them, why some are dropped."""
+
+    table: pa.Table
+    reasons: Optional[Sequence[Reason]] = None
+
+    def __post_init__(self) -> None:
+        if self.reasons is not None and len(self.reasons) != self.table.num_rows:
+            raise ValueError(
+                f"operator returned {len(self.reasons)} reasons for {self.table.num_rows} rows"
+            )
+
+
+class Operator(ABC):
+    """Base of every curation step. Subclasses set ``name`` (shown in statistics and dashboards)."""
+
+    name: ClassVar[str] = "operator"
+
+    def setup(self) -> None:
+        """Load heavy state once per worker; called by the runner before the first batch."""
+
+    @abstractmethod
+    def process(self, batch: pa.Table) -> Outcome:
+        """Turn a batch into an outcome."""
+
+
+class Mapper(Operator):
+    """Adds or rewrites columns; keeps every row."""
+
+    @abstractmethod
+    def transform(self, batch: pa.Table) -> pa.Table:
+        """Return the transformed batch."""
+
+    def process(self, batch: pa.Table) -> Outcome:
+        return Outcome(self.transform(batch))
+
+
+class Filter(Operator):
+    """Decides per row: ``None`` keeps it, a short reason string drops it."""
+
+    @abstractmethod
+    def reasons(self, batch: pa.Table) -> Sequence[Reason]:
+        """One entry per row of ``batch``."""
+
+    def process(self, batch: pa.Table) -> Outcome:
+        return Outcome(batch, self.reasons(batch))
+
+
+class Source(ABC):
+    """Turns one input location (a file, a URL) into outcomes of documents, streamed in batches."""
+
+    name: ClassVar[str] = "source"
+
+    def setup(self) -> None:
+        """Load heavy state once per worker."""
+
+    @abstractmethod
+    def read(self, location: str) -> Iterator[Outcome]:
+        """Yield outcomes whose rows are documents (or placeholders carrying a drop reason)."""

@@ -1,0 +1,165 @@
+"""The one place that applies drop reasons, counts documents and contains per-document failures.
+
+The same :class:`OperatorRunner` is called in-process (tests, benchmarks, ``--in-process`` runs) and
+as a Ray Data ``map_batches`` function (see :mod:`pipelines.ray_stages`), so both paths count alike.
+
+Failure policy (never crash a job, never lose a document silently): if an operator raises on a batch,
+the batch is retried one row at a time; a row that still raises is dropped with the reason
+``error:<operator name>`` and the exception is logged with the document id.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from typing import Iterator, List, Optional, Protocol, Sequence
+
+import pyarrow as pa
+
+from operators.base import Operator, Outcome, Reason, Source
+
+log = logging.getLogger(__name__)
+
+# A worker logs the first few tracebacks of each operator, then only counts them.
+_MAX_LOGGED_ERRORS = 5
+
+
+class StatsSink(Protocol):
+    def add(self, name: str, docs_in: int, docs_out: int, dropped: dict) -> None: ...
+
+
+def error_reason(operator_name: str) -> str:
+    return f"error:{operator_name}"
+
+
+def _keep_rows(outcome: Outcome) -> tuple[pa.Table, Counter]:
+    """Apply an outcome's reasons: the kept rows and the count of each reason."""
+    if outcome.reasons is None:
+        return outcome.table, Counter()
+    dropped = Counter(r for r in outcome.reasons if r is not None)
+    if not dropped:
+        return outcome.table, dropped
+    mask = pa.array([r is None for r in outcome.reasons], type=pa.bool_())
+    return outcome.table.filter(mask), dropped
+
+
+class OperatorRunner:
+    """Wraps a row-preserving operator (mapper, filter, extractor) with counting and containment."""
+
+    def __init__(self, operator: Operator, sink: Optional[StatsSink]) -> None:
+        self.operator = operator
+        self.sink = sink
+        self._ready = False
+        self._errors_logged = 0
+
+    @property
+    def name(self) -> str:
+        return self.operator.name
+
+    def _ensure_setup(self) -> None:
+        if not self._ready:
+            self.operator.setup()
+            self._ready = True
+
+    def _process_checked(self, batch: pa.Table) -> Outcome:
+        outcome = self.operator.process(batch)
+        if outcome.table.num_rows != batch.num_rows:
+            raise RuntimeError(
+                f"operator {self.name} returned {outcome.table.num_rows} rows for "
+                f"{batch.num_rows}; drop rows with reasons instead"
+            )
+        return outcome
+
+    def _log_error(self, batch: pa.Table, exc: BaseException) -> None:
+        if self._errors_logged >= _MAX_LOGGED_ERRORS:
+            return
+        self._errors_logged += 1
+        doc_id = batch.column("id")[0].as_py() if "id" in batch.column_names and batch.num_rows else None
+        log.warning("%s failed on document %s: %r", self.name, doc_id, exc, exc_info=exc)
+
+    def _process_row_by_row(self, batch: pa.Table) -> tuple[pa.Table, Counter]:
+        kept: List[pa.Table] = []
+        dropped: Counter = Counter()
+        for i in range(batch.num_rows):
+            row = batch.slice(i, 1)
+            try:
+                table, row_dropped = _keep_rows(self._process_checked(row))
+            except Exception as exc:  # one bad document must not stop the job
+                self._log_error(row, exc)
+                dropped[error_reason(self.name)] += 1
+                continue
+            kept.append(table)
+            dropped.update(row_dropped)
+        if not kept:
+            return batch.slice(0, 0), dropped
+        return pa.concat_tables(kept, promote_options="permissive"), dropped
+
+    def __call__(self, batch: pa.Table) -> pa.Table:
+        self._ensure_setup()
+        if batch.num_rows == 0:
+            return batch
+        try:
+            table, dropped = _keep_rows(self._process_checked(batch))
+        except Exception:
+            table, dropped = self._process_row_by_row(batch)
+        if self.sink is not None:
+            self.sink.add(self.name, batch.num_rows, table.num_rows, dict(dropped))
+        return table
+
+
+class SourceRunner:
+    """Wraps a source: each input row names a location; yields document batches read from it."""
+
+    def __init__(self, source: Source, sink: Optional[StatsSink], location_column: str = "path") -> None:
+        self.source = source
+        self.sink = sink
+        self.location_column = location_column
+        self._ready = False
+
+    @property
+    def name(self) -> str:
+        return self.source.name
+
+    def __call__(self, batch: pa.Table) -> Iterator[pa.Table]:
+        if not self._ready:
+            self.source.setup()
+            self._ready = True
+        for location in batch.column(self.location_column).to_pylist():
+            yield from self._read_location(location)
+
+    def _read_location(self, location: str) -> Iterator[pa.Table]:
+        stream = self.source.read(location)
+        while True:
+            try:
+                outcome = next(stream)
+            except StopIteration:
+                return
+            except Exception as exc:  # the source should count its own errors; this is the backstop
+                log.warning("%s failed on %s: %r", self.name, location, exc, exc_info=exc)
+                self._count(1, 0, {error_reason(self.name): 1})
+                return
+            table, dropped = _keep_rows(outcome)
+            self._count(outcome.table.num_rows, table.num_rows, dict(dropped))
+            if table.num_rows:
+                yield table
+
+    def _count(self, docs_in: int, docs_out: int, dropped: dict) -> None:
+        if self.sink is not None and docs_in:
+            self.sink.add(self.name, docs_in, docs_out, dropped)
+
+
+def run_in_process(
+    source: SourceRunner, operators: Sequence[OperatorRunner], locations: Sequence[str]
+) -> Iterator[pa.Table]:
+    """Chain a source and operators without Ray: one location at a time, batch by batch."""
+    for location in locations:
+        for table in source(pa.table({source.location_column: [location]})):
+            for op in operators:
+                table = op(table)
+                if table.num_rows == 0:
+                    break
+            if table.num_rows:
+                yield table
+
+
+__all__ = ["OperatorRunner", "SourceRunner", "StatsSink", "run_in_process", "error_reason", "Reason"]

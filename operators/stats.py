@@ -1,0 +1,112 @@
+"""Mergeable per-operator counts: docs in, docs out, dropped per reason, kept per language.
+
+One source, several sinks: the runner records into a :class:`PipelineStats`; the pipeline writes it as
+``stats.json``, prints it as a table and (on Ray) mirrors it into Ray metrics. Shape of the JSON::
+
+    {"operators": [{"name", "docs_in", "docs_out", "dropped": {reason: count}}, ...],
+     "kept_per_language": {lang: count}}
+
+Invariant (checked by :meth:`OperatorStats.check`): ``docs_in - docs_out == sum(dropped)``.
+Modelled on datatrove's ``utils/stats.py`` (mergeable, JSON round trip).
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Dict, Iterable, List, Mapping
+
+
+@dataclass
+class OperatorStats:
+    name: str
+    docs_in: int = 0
+    docs_out: int = 0
+    dropped: Counter = field(default_factory=Counter)
+
+    def add(self, docs_in: int, docs_out: int, dropped: Mapping[str, int]) -> None:
+        self.docs_in += docs_in
+        self.docs_out += docs_out
+        self.dropped.update({k: v for k, v in dropped.items() if v})
+
+    def check(self) -> None:
+        if self.docs_in - self.docs_out != sum(self.dropped.values()):
+            raise AssertionError(
+                f"{self.name}: docs_in {self.docs_in} - docs_out {self.docs_out} "
+                f"!= dropped {sum(self.dropped.values())}"
+            )
+
+    def to_dict(self) -> dict:
+        return {
+            "name": self.name,
+            "docs_in": self.docs_in,
+            "docs_out": self.docs_out,
+            "dropped": dict(sorted(self.dropped.items())),
+        }
+
+
+class PipelineStats:
+    """Counts for a whole pipeline, in pipeline order."""
+
+    def __init__(self, operator_names: Iterable[str] = ()) -> None:
+        self._ops: Dict[str, OperatorStats] = {}
+        for name in operator_names:
+            self.operator(name)
+        self.kept_per_language: Counter = Counter()
+
+    def operator(self, name: str) -> OperatorStats:
+        if name not in self._ops:
+            self._ops[name] = OperatorStats(name)
+        return self._ops[name]
+
+    def add(self, name: str, docs_in: int, docs_out: int, dropped: Mapping[str, int]) -> None:
+        self.operator(name).add(docs_in, docs_out, dropped)
+
+    def add_kept(self, per_language: Mapping[str, int]) -> None:
+        self.kept_per_language.update({k: v for k, v in per_language.items() if v})
+
+    def merge(self, other: "PipelineStats") -> "PipelineStats":
+        for op in other.operators:
+            self.add(op.name, op.docs_in, op.docs_out, op.dropped)
+        self.add_kept(other.kept_per_language)
+        return self
+
+    @property
+    def operators(self) -> List[OperatorStats]:
+        return list(self._ops.values())
+
+    def check(self) -> None:
+        for op in self.operators:
+            op.check()
+
+    def to_dict(self) -> dict:
+        return {
+            "operators": [op.to_dict() for op in self.operators],
+            "kept_per_language": dict(sorted(self.kept_per_language.items())),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "PipelineStats":
+        stats = cls()
+        for op in data.get("operators", []):
+            stats.add(op["name"], op["docs_in"], op["docs_out"], op.get("dropped", {}))
+        stats.add_kept(data.get("kept_per_language", {}))
+        return stats
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2, ensure_ascii=False)
+
+    def table(self) -> str:
+        """Human-readable table: one line per operator, then its reasons, then kept per language."""
+        lines = [f"{'operator':<22}{'docs_in':>10}{'docs_out':>10}{'dropped':>10}  reasons"]
+        for op in self.operators:
+            reasons = ", ".join(f"{r}={n}" for r, n in op.dropped.most_common())
+            lines.append(
+                f"{op.name:<22}{op.docs_in:>10}{op.docs_out:>10}"
+                f"{sum(op.dropped.values()):>10}  {reasons}"
+            )
+        if self.kept_per_language:
+            kept = ", ".join(f"{k}={v}" for k, v in sorted(self.kept_per_language.items()))
+            lines.append(f"kept per language: {kept}")
+        return "\n".join(lines)

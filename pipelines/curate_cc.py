@@ -1,0 +1,135 @@
+"""Curate Common Crawl WARC/WET files into per-language Parquet shards (paper §3.1.1).
+
+    python pipelines/curate_cc.py --input 'data/*.warc.gz' --output OUT [--config FILE]
+    ray job submit --working-dir . -- python pipelines/curate_cc.py --input s3://commoncrawl/... --output s3://...
+
+Standalone it starts an embedded local Ray; under ``ray job submit`` (RAY_ADDRESS set) or with
+``--ray-address`` it uses that cluster; ``--in-process`` runs without Ray at all (one process).
+Inputs are processed in chunks of files; finished chunks (``_SUCCESS``) are skipped on a rerun.
+Writes ``OUT/<lang>/*.parquet`` and ``OUT/stats.json``, and prints the statistics table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+import time
+from pathlib import Path
+from typing import List, Optional
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from operators.config_check import ConfigError  # noqa: E402
+from operators.remote_files import COMMON_CRAWL_HTTPS, expand_inputs  # noqa: E402
+from operators.stats import PipelineStats  # noqa: E402
+from pipelines.cc_chunk import (  # noqa: E402
+    PIPELINE_NAME,
+    operator_names,
+    run_chunk_in_process,
+    run_chunk_on_ray,
+)
+from pipelines.curate_config import CurateConfig, load_config  # noqa: E402
+from pipelines.shard_output import ShardOutput, plan_chunks  # noqa: E402
+
+log = logging.getLogger("curate_cc")
+
+
+def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--input", nargs="+", required=True,
+                        help="WARC/WET files, globs, directories, https:// or s3:// URLs, or a warc.paths.gz listing")
+    parser.add_argument("--output", required=True, help="output directory")
+    parser.add_argument("--config", help="YAML config (default: built-in defaults, see configs/curate_cc.yaml)")
+    parser.add_argument("--ray-address", help="Ray cluster address; default: RAY_ADDRESS or an embedded local Ray")
+    parser.add_argument("--in-process", action="store_true", help="run without Ray, in this process")
+    parser.add_argument("--num-cpus", type=int, help="CPUs of the embedded local Ray (overrides ray.num_cpus)")
+    parser.add_argument("--chunk-files", type=int, help="input files per chunk (overrides output.chunk_files)")
+    parser.add_argument("--listing-prefix", default=COMMON_CRAWL_HTTPS,
+                        help="prefix for relative paths in a warc.paths.gz listing (default: %(default)s)")
+    return parser.parse_args(argv)
+
+
+def _init_ray(config: CurateConfig, address: Optional[str]) -> None:
+    import ray
+
+    if address or os.environ.get("RAY_ADDRESS"):
+        ray.init(address=address, ignore_reinit_error=True, log_to_driver=True)
+        return
+    ray.init(
+        address="local",
+        num_cpus=config.ray.num_cpus,
+        include_dashboard=False,
+        ignore_reinit_error=True,
+        runtime_env={"env_vars": {"PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}},
+    )
+
+
+def _collector():
+    import ray
+
+    from pipelines.ray_stats import StatsCollector
+
+    return ray.remote(num_cpus=0)(StatsCollector).remote()
+
+
+def curate(config: CurateConfig, inputs: List[str], output: str, in_process: bool = False,
+           ray_address: Optional[str] = None, listing_prefix: str = COMMON_CRAWL_HTTPS) -> PipelineStats:
+    locations = expand_inputs(inputs, listing_prefix)
+    if not locations:
+        raise ConfigError("--input: no input files")
+    shards = ShardOutput(output)
+    chunks = plan_chunks(locations, config.output.chunk_files)
+    shards.check_plan(chunks)
+    todo = [c for c in chunks if not shards.is_done(c)]
+    log.info("%d input files in %d chunks; %d already done", len(locations), len(chunks), len(chunks) - len(todo))
+
+    collector = None
+    if todo and not in_process:
+        _init_ray(config, ray_address)
+        collector = _collector()
+
+    for chunk in todo:
+        started = time.time()
+        shards.reset_chunk(chunk)
+        tmp_dir = shards.tmp_dir(chunk)
+        if in_process:
+            manifest, stats = run_chunk_in_process(config, chunk, tmp_dir)
+        else:
+            manifest, stats = run_chunk_on_ray(config, chunk, tmp_dir, collector)
+        shards.commit_chunk(chunk, manifest, stats)
+        log.info("%s: %d files in %.1f s", chunk.name, len(chunk.files), time.time() - started)
+
+    total = PipelineStats(operator_names(config))
+    for chunk in chunks:
+        total.merge(shards.chunk_stats(chunk))
+    total.check()
+    shards.write_stats(total)
+    return total
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    args = parse_args(argv)
+    try:
+        config = load_config(args.config)
+        if args.num_cpus is not None:
+            config.ray.num_cpus = args.num_cpus
+        if args.chunk_files is not None:
+            if args.chunk_files <= 0:
+                raise ConfigError("--chunk-files: must be positive")
+            config.output.chunk_files = args.chunk_files
+        stats = curate(config, args.input, args.output, args.in_process, args.ray_address, args.listing_prefix)
+    except (ConfigError, FileNotFoundError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(f"\n=== {PIPELINE_NAME}: per-operator statistics ({args.output}/stats.json) ===")
+    print(stats.table())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,95 @@
+"""The runner's contract: drops by reason, counts that add up, per-document failures contained."""
+
+from __future__ import annotations
+
+import pyarrow as pa
+import pytest
+
+from operators.base import Filter, Mapper, Outcome
+from operators.runner import OperatorRunner
+from operators.stats import PipelineStats
+
+SENTENCES = [
+    "The council approved the budget for the new bridge on Tuesday.",
+    "",
+    "Der Stadtrat hat den Haushalt für die neue Brücke genehmigt.",
+    "x",
+    "Le conseil municipal a approuvé le budget du nouveau pont.",
+]
+
+
+def _batch():
+    return pa.table({"id": [f"d{i}" for i in range(len(SENTENCES))], "text": SENTENCES})
+
+
+class ShortTextFilter(Filter):
+    name = "short_text"
+
+    def reasons(self, batch):
+        return ["empty" if not t else "too_short" if len(t) < 5 else None for t in batch.column("text").to_pylist()]
+
+
+class FragileMapper(Mapper):
+    """Fails on any batch holding the document "x" (a stand-in for a library crashing on one page)."""
+
+    name = "fragile"
+
+    def transform(self, batch):
+        texts = batch.column("text").to_pylist()
+        if "x" in texts:
+            raise RuntimeError("cannot handle x")
+        return batch.append_column("length", pa.array([len(t) for t in texts]))
+
+
+class RowDroppingMapper(Mapper):
+    name = "bad_contract"
+
+    def transform(self, batch):
+        return batch.slice(0, batch.num_rows - 1)
+
+
+def test_filter_reasons_are_counted_and_rows_dropped():
+    stats = PipelineStats()
+    out = OperatorRunner(ShortTextFilter(), stats)(_batch())
+    assert out.column("id").to_pylist() == ["d0", "d2", "d4"]
+    op = stats.operator("short_text")
+    assert (op.docs_in, op.docs_out, dict(op.dropped)) == (5, 3, {"empty": 1, "too_short": 1})
+    stats.check()
+
+
+def test_exception_on_one_document_becomes_a_reason_and_keeps_the_others():
+    stats = PipelineStats()
+    out = OperatorRunner(FragileMapper(), stats)(_batch())
+    assert out.column("id").to_pylist() == ["d0", "d1", "d2", "d4"]
+    assert out.column("length").to_pylist() == [len(SENTENCES[i]) for i in (0, 1, 2, 4)]
+    assert dict(stats.operator("fragile").dropped) == {"error:fragile": 1}
+    stats.check()
+
+
+def test_operator_that_loses_rows_is_an_error_not_a_silent_drop():
+    stats = PipelineStats()
+    out = OperatorRunner(RowDroppingMapper(), stats)(_batch())
+    # Row by row every document loses its only row: all are counted, none vanish.
+    assert out.num_rows == 0
+    assert dict(stats.operator("bad_contract").dropped) == {"error:bad_contract": 5}
+    stats.check()
+
+
+def test_outcome_rejects_misaligned_reasons():
+    with pytest.raises(ValueError):
+        Outcome(_batch(), [None])
+
+
+def test_stats_merge_and_json_round_trip():
+    a, b = PipelineStats(), PipelineStats()
+    a.add("f", 10, 7, {"r1": 3})
+    b.add("f", 5, 4, {"r1": 1})
+    b.add_kept({"en": 4})
+    merged = PipelineStats.from_dict(a.merge(b).to_dict())
+    assert merged.to_dict() == {
+        "operators": [{"name": "f", "docs_in": 15, "docs_out": 11, "dropped": {"r1": 4}}],
+        "kept_per_language": {"en": 4},
+    }
+    merged.add("g", 3, 3, {"r": 1})
+    with pytest.raises(AssertionError):
+        merged.check()
