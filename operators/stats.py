@@ -101,7 +101,7 @@ class PipelineStats:
         """Human-readable table: one line per operator, then its reasons, then kept per language."""
         lines = [f"{'operator':<22}{'docs_in':>10}{'docs_out':>10}{'dropped':>10}  reasons"]
         for op in self.operators:
-            reasons = ", ".join(f"{r}={n}" for r, n in op.dropped.most_common())
+            reasons = ", ".join(f"{r}={n}" for r, n in sorted(op.dropped.items(), key=lambda rn: (-rn[1], rn[0])))
             lines.append(
                 f"{op.name:<22}{op.docs_in:>10}{op.docs_out:>10}"
                 f"{sum(op.dropped.values()):>10}  {reasons}"
