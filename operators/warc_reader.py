@@ -15,13 +15,19 @@ Rows: ``id`` (WARC-Record-ID), ``url``, ``source`` (``<file>:<record offset>``),
 Reasons: ``not_http_200``, ``not_html``, ``record_too_large``, ``warc_truncated`` (a record shorter
 than its Content-Length, or a gzip stream that ends early), ``warc_malformed`` (a record warcio cannot
 parse), ``warc_unreadable`` (the file cannot be opened or is not a WARC at all). Records read before
-a fault are kept; the fault itself is one counted row.
+a fault are kept; the fault itself is one counted row. After a malformed record the file is read again
+leniently, cut at ``WARC/x.y`` version lines with each record parsed on its own, so the records after
+the fault are recovered too (ClueWeb09's wrong warcinfo Content-Length otherwise hides a whole file).
+``source`` offsets are positions in the file, or in the decompressed stream for files that are a
+single gzip member or were resynchronised.
 """
 
 from __future__ import annotations
 
 import gzip
 import hashlib
+import io
+import re
 import logging
 import zlib
 from dataclasses import dataclass
@@ -68,6 +74,33 @@ class WarcReaderConfig:
 
 class _GzipRestart(Exception):
     """The file is one gzip member for many records: read it again through a decompressor."""
+
+
+class _Resync(Exception):
+    """A malformed record: read the file again, splitting records at WARC version lines."""
+
+
+_VERSION_LINE = re.compile(rb"^WARC/\d+\.\d+\r?\n$")
+
+
+class _Prefixed(io.RawIOBase):
+    """A raw stream with a few already-read bytes put back in front."""
+
+    def __init__(self, prefix: bytes, raw) -> None:
+        self.prefix, self.raw = prefix, raw
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        if self.prefix:
+            n = min(len(buffer), len(self.prefix))
+            buffer[:n] = self.prefix[:n]
+            self.prefix = self.prefix[n:]
+            return n
+        data = self.raw.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
 
 
 def _is_html(content_type: Optional[str], body: bytes) -> bool:
@@ -127,7 +160,19 @@ class WarcReader(Source):
                 if out is not None:
                     yield out
         except _GzipRestart:
-            for row, reason in self._records(location, decompress=True, skip=emitted):
+            try:
+                for row, reason in self._records(location, decompress=True, skip=emitted):
+                    emitted += 1
+                    out = batcher.add(row, reason)
+                    if out is not None:
+                        yield out
+            except _Resync as resync:
+                for row, reason in self._resynced_records(location, skip=resync.args[0]):
+                    out = batcher.add(row, reason)
+                    if out is not None:
+                        yield out
+        except _Resync as resync:
+            for row, reason in self._resynced_records(location, skip=resync.args[0]):
                 out = batcher.add(row, reason)
                 if out is not None:
                     yield out
@@ -172,9 +217,56 @@ class WarcReader(Source):
                 kind = "warc_unreadable" if seen == 0 and "Unknown archive format" in message else "warc_malformed"
                 log.warning("%s in %s after %d records: %s", kind, location, seen, message.strip()[:200])
                 yield self._fault_row(location, offset, "fault"), kind
+                if kind == "warc_malformed":
+                    raise _Resync(max(seen, skip)) from exc
             except (EOFError, zlib.error, gzip.BadGzipFile, OSError) as exc:
                 log.warning("warc_truncated in %s after %d records: %r", location, seen, exc)
                 yield self._fault_row(location, offset, "fault"), "warc_truncated"
+
+    def _segments(self, stream) -> Iterator[tuple[int, bytes]]:
+        """(offset, bytes) of each stretch of the stream that starts at a WARC version line."""
+        start, offset, parts, size = 0, 0, [], 0
+        for line in stream:
+            if _VERSION_LINE.match(line) and parts:
+                yield start, b"".join(parts)
+                start, parts, size = offset, [], 0
+            if size <= self.config.max_record_bytes:  # past that the record is dropped anyway
+                parts.append(line)
+                size += len(line)
+            offset += len(line)
+        if parts:
+            yield start, b"".join(parts)
+
+    def _resynced_records(self, location: str, skip: int):
+        """Lenient second pass after a malformed record: every record is parsed on its own, so one
+        bad header (e.g. ClueWeb09's wrong warcinfo Content-Length) costs one record, not the file.
+        The first ``skip`` documents were already emitted by the strict pass."""
+        from warcio.archiveiterator import ArchiveIterator
+
+        seen = 0
+        try:
+            with open_binary(location) as raw:
+                head = raw.read(2)
+                raw_stream = io.BufferedReader(_Prefixed(head, raw))
+                stream = gzip.GzipFile(fileobj=raw_stream) if head == b"\x1f\x8b" else raw_stream
+                for offset, segment in self._segments(io.BufferedReader(stream)):
+                    try:
+                        iterator = ArchiveIterator(io.BytesIO(segment), check_digests=False)
+                        for record in iterator:
+                            if record.rec_type not in ("response", "resource", "conversion"):
+                                continue
+                            row, reason = self._document(location, iterator, record)
+                            row["source"] = f"{location}:{offset}"
+                            seen += 1
+                            if seen > skip:
+                                yield row, reason
+                    except Exception as exc:  # this record only; the next segment starts afresh
+                        if seen >= skip:
+                            log.warning("warc_malformed record at %s:%d: %r", location, offset, exc)
+                            yield self._fault_row(location, offset, "segment"), "warc_malformed"
+        except (EOFError, zlib.error, gzip.BadGzipFile, OSError) as exc:
+            log.warning("warc_truncated in %s during resync: %r", location, exc)
+            yield self._fault_row(location, 0, "resync"), "warc_truncated"
 
     def _fault_row(self, location: str, offset: int, what: str) -> dict:
         digest = hashlib.sha1(f"{location}:{offset}:{what}".encode()).hexdigest()
