@@ -4,10 +4,12 @@ Three replaceable word lists and a domain list (``configs/url_filter/*.txt``; on
 ``#`` comments), checked in this order:
 
 * ``blocked_domains``: the URL's host or any parent domain is listed → ``url_blocked_domain``.
-* ``banned_words``: a whole token of the lower-cased host + path (split on non-alphanumerics) is
-  listed → ``url_banned_word``; ``banned_subwords`` also match inside host-name tokens.
-* ``soft_words``: two or more *different* listed tokens → ``url_soft_words`` (datatrove's rule for
-  words that are harmless alone, e.g. "sex" in "sussex-news.co.uk" never matches as a token anyway).
+* ``banned_words``: a whole token of the lower-cased host name (split on non-alphanumerics) is listed,
+  or a ``banned_subwords`` entry occurs inside a host token → ``url_banned_word``.
+* ``soft_words``: two or more *different* tokens of host + path are soft or banned words →
+  ``url_soft_words`` (datatrove's rule for words that are harmless alone). A banned word in the *path*
+  only counts as a soft word: news sites write about casinos (a real Common Crawl URL,
+  ``abc.net.au/news/...christmas-island-casino-developing...``), gambling sites are named after them.
 
 Rows without a URL are kept.
 """
@@ -17,7 +19,7 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass
-from typing import FrozenSet, List, Optional, Sequence
+from typing import FrozenSet, Optional, Sequence, Set
 from urllib.parse import urlsplit
 
 import pyarrow as pa
@@ -87,13 +89,13 @@ class UrlFilter(Filter):
         host = _host(url)
         if host and self._blocked_domain(host):
             return "url_blocked_domain"
-        tokens: List[str] = [t for t in _TOKEN.split(url.lower()) if t]
-        if any(t in self.banned for t in tokens):
-            return "url_banned_word"
         host_tokens = [t for t in _TOKEN.split(host) if t]
+        if any(t in self.banned for t in host_tokens):
+            return "url_banned_word"
         if any(sub in t for t in host_tokens for sub in self.subwords):
             return "url_banned_word"
-        if len(self.soft.intersection(tokens)) >= self.config.soft_word_threshold:
+        tokens: Set[str] = {t for t in _TOKEN.split(url.lower()) if t}
+        if len(tokens & (self.soft | self.banned)) >= self.config.soft_word_threshold:
             return "url_soft_words"
         return None
 
