@@ -13,9 +13,12 @@ from __future__ import annotations
 
 import argparse
 import logging
+import math
 import os
 import sys
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import List, Optional
 
@@ -33,7 +36,7 @@ from pipelines.cc_chunk import (  # noqa: E402
     run_chunk_on_ray,
 )
 from pipelines.curate_config import CurateConfig, load_config  # noqa: E402
-from pipelines.shard_output import ShardOutput, plan_chunks  # noqa: E402
+from pipelines.shard_output import Chunk, ShardOutput, plan_chunks  # noqa: E402
 
 log = logging.getLogger("curate_cc")
 
@@ -68,6 +71,15 @@ def _init_ray(config: CurateConfig, address: Optional[str]) -> None:
     )
 
 
+def _chunk_concurrency(config: CurateConfig) -> int:
+    if config.ray.concurrent_chunks is not None:
+        return config.ray.concurrent_chunks
+    import ray
+
+    cpus = int(ray.cluster_resources().get("CPU", 1))
+    return max(2, math.ceil(cpus / max(1, config.output.chunk_files)) + 1)
+
+
 def _collector():
     import ray
 
@@ -88,11 +100,16 @@ def curate(config: CurateConfig, inputs: List[str], output: str, in_process: boo
     log.info("%d input files in %d chunks; %d already done", len(locations), len(chunks), len(chunks) - len(todo))
 
     collector = None
+    concurrency = 1
     if todo and not in_process:
         _init_ray(config, ray_address)
         collector = _collector()
+        concurrency = _chunk_concurrency(config)
 
-    for chunk in todo:
+    running = PipelineStats(operator_names(config))
+    lock = threading.Lock()
+
+    def process(chunk: Chunk) -> None:
         started = time.time()
         shards.reset_chunk(chunk)
         tmp_dir = shards.tmp_dir(chunk)
@@ -101,7 +118,19 @@ def curate(config: CurateConfig, inputs: List[str], output: str, in_process: boo
         else:
             manifest, stats = run_chunk_on_ray(config, chunk, tmp_dir, collector)
         shards.commit_chunk(chunk, manifest, stats)
-        log.info("%s: %d files in %.1f s", chunk.name, len(chunk.files), time.time() - started)
+        with lock:
+            running.merge(stats)
+            log.info("%s: %d files in %.1f s; this run so far:\n%s",
+                     chunk.name, len(chunk.files), time.time() - started, running.table())
+
+    if concurrency == 1:
+        for chunk in todo:
+            process(chunk)
+    else:
+        # Several chunks in flight keep every CPU busy while one chunk waits for its slowest file.
+        with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="chunk") as pool:
+            for future in [pool.submit(process, chunk) for chunk in todo]:
+                future.result()
 
     total = PipelineStats(operator_names(config))
     for chunk in chunks:

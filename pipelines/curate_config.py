@@ -36,8 +36,12 @@ class RayConfig:
     num_cpus: Optional[int] = None
     # CPUs reserved per pipeline task (the fused read → extract → langid → write chain).
     cpus_per_task: float = 1.0
+    # Chunks processed at the same time; None = enough to cover the cluster's CPUs, at least 2.
+    concurrent_chunks: Optional[int] = None
 
     def validate(self) -> None:
+        if self.concurrent_chunks is not None and self.concurrent_chunks <= 0:
+            raise ConfigError("concurrent_chunks: must be positive")
         if self.num_cpus is not None and self.num_cpus <= 0:
             raise ConfigError("num_cpus: must be positive")
         if self.cpus_per_task <= 0:
