@@ -9,34 +9,36 @@ the top label belongs to one of these pairs, decides between the two languages o
 ``naive_bayes`` pairs (ms/id, az/tr)
     A two-class multinomial Naive Bayes over lower-cased words and the character n-grams of each
     (space-padded) word, trained by ``pipelines/train_lid_disambiguator.py`` on NTREX-128 and
-    Leipzig sentences (never on FLORES).  The model file stores a single log-likelihood ratio per
-    feature (``log P(f|first) - log P(f|second)``); features are word-local, so the score of a word
-    is cached and a document costs one dict lookup per word once its words were seen.  The summed
-    NB ratio and lid.176's own log-ratio of the two labels are combined by a logistic regression
-    fitted on out-of-fold scores (NB is badly over-confident because its char n-gram features are
-    correlated; the regression calibrates it and lets lid.176's opinion count where NB is unsure).
+    Leipzig sentences (never on FLORES).  The model file stores one log-likelihood ratio per
+    feature (``log P(f|first) - log P(f|second)``).  NB is badly over-confident (a word's n-grams
+    are correlated), so the summed word ratios W, the summed n-gram ratios G and lid.176's own
+    log-ratio of the two labels L are combined by a logistic regression fitted on out-of-fold
+    scores: P(first | pair) = sigmoid(a*W + a'*G + b*L + c).  Features are word-local, so the
+    (calibrated) score of a word is cached and a document costs one dict lookup per word once its
+    words were seen.  Either label of the pair triggers it.
 
 ``marker_rule`` pairs (ne/hi)
     No Hindi text is available to train on, so: when lid.176 says ``hi`` and ``ne`` is among its
-    candidates, the text is relabelled ``ne`` if it contains at least ``min_markers`` distinct
-    Nepali marker words (frequent words of NTREX Nepali that are not Hindi words) and none of a hand
-    list of Hindi-only function words (है, हैं, था, में, ...).  Genuine Hindi practically always has
-    one of those function words, so the rule stays conservative for Hindi.
+    candidates, the text is relabelled ``ne`` if it contains at least ``min_markers`` Nepali marker
+    words (frequent words of NTREX Nepali that are not Hindi words) and none of a hand list of
+    Hindi-only function words (है, हैं, था, में, ...).  Genuine Hindi practically always has one of
+    those function words, so the rule stays off for Hindi.
 
 ``script_rule`` pairs (zh/ja)
     Japanese writing always mixes kana into kanji, Chinese never uses kana: when lid.176 says
     ``ja``, ``zh`` is a candidate and the text has Han characters but not a single kana, the label
     becomes ``zh``.
 
-Returned score when a pair is decided: ``(p_first + p_second) * P(label | pair)``.  The first factor
+Returned score when a pair decides: ``(p_first + p_second) * P(label | pair)``.  The first factor
 is lid.176's probability that the text is in *one of* the two languages - the part of its output
-that is reliable, and the quantity the low-confidence filter is meant to judge (noisy, mixed or
-foreign text gets a small pair mass).  The second is the calibrated probability of the chosen
-label within the pair (1 for the two rules, which fire only on unambiguous evidence).  So a Malay
-sentence that lid.176 split as id 0.55 / ms 0.40 and the NB calls Malay with 0.97 gets
-0.95 * 0.97 = 0.92 instead of lid.176's 0.40 for ``ms``; one the model is unsure about gets a score
-near 0.5 and is dropped by the default 0.65 threshold like any other uncertain document.  When the
-pair keeps lid.176's top label the score is also never lowered below lid.176's own top probability.
+that is reliable, and what the low-confidence filter is meant to judge (noisy, mixed or foreign
+text gets a small pair mass).  The second is the calibrated probability of the chosen label within
+the pair (1 when a rule fires).  So a Malay sentence that lid.176 split as id 0.55 / ms 0.40 and
+the NB calls Malay with 0.97 gets 0.95 * 0.97 = 0.92 instead of lid.176's 0.40 for ``ms`` (which
+the default 0.65 threshold would drop); one the model is unsure about gets about half the pair
+mass and is dropped like any other uncertain document.  When the NB keeps lid.176's top label the
+score is never lowered below lid.176's own top probability (no document lid.176 alone would keep
+is lost to the threshold), and a rule that does not fire returns lid.176's answer unchanged.
 """
 
 from __future__ import annotations
@@ -57,8 +59,8 @@ _WORD_RE = re.compile(r"[^\W\d_]+")
 # Punctuation stripped from whitespace tokens for the Devanagari rule (Python's \w does not
 # cover Indic vowel signs, so the rule tokenises on whitespace instead).
 _DEVA_STRIP = "\"'“”‘’«»()[]{}<>.,;:!?।॥-–—…/\\|*#%&+=0123456789०१२३४५६७८९"
-_HAN_RE = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
-_KANA_RE = re.compile(r"[\u3040-\u30ff\u31f0-\u31ff\uff66-\uff9f]")
+HAN_RE = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+KANA_RE = re.compile(r"[\u3040-\u30ff\u31f0-\u31ff\uff66-\uff9f]")
 
 Candidates = Sequence[Tuple[str, float]]
 
@@ -107,16 +109,23 @@ def lid_log_ratio(candidates: Candidates, first: str, second: str, floor: float 
 
 @dataclass
 class NaiveBayesPair:
-    """Two-class NB over words + char n-grams, with a logistic calibration on top."""
+    """Two-class NB over words + char n-grams, with a logistic calibration on top.
+
+    P(first | pair) = sigmoid(coef_words * W + coef_ngrams * G + coef_lid * L + bias), where W and G
+    are the summed NB log-likelihood ratios of the word and of the n-gram features of the text and
+    L is lid.176's log(p_first / p_second).  Weights are word-local, so ``coef_words * w(word) +
+    coef_ngrams * sum(g(gram) for gram in word)`` is computed once per distinct word and cached.
+    """
 
     labels: Tuple[str, str]
     word_weights: Dict[str, float]
     ngram_weights: Dict[str, float]
     ngram_min: int
     ngram_max: int
-    coef_nb: float
-    coef_lid: float
-    bias: float
+    coef_words: float = 1.0
+    coef_ngrams: float = 1.0
+    coef_lid: float = 0.0
+    bias: float = 0.0
     max_chars: int = 3000
     lid_floor: float = 1e-4
     cache_size: int = 200_000
@@ -124,20 +133,42 @@ class NaiveBayesPair:
 
     kind = "naive_bayes"
 
+    def set_calibration(self, coef_words: float, coef_ngrams: float, coef_lid: float,
+                        bias: float) -> None:
+        self.coef_words, self.coef_ngrams, self.coef_lid, self.bias = (
+            float(coef_words), float(coef_ngrams), float(coef_lid), float(bias))
+        self._cache = {}
+
+    def word_parts(self, word: str) -> Tuple[float, float]:
+        """(word weight, summed n-gram weights) of one word - uncalibrated NB log-ratios."""
+        get = self.ngram_weights.get
+        grams = 0.0
+        if self.ngram_max >= self.ngram_min:
+            for gram in word_ngrams(word, self.ngram_min, self.ngram_max):
+                grams += get(gram, 0.0)
+        return self.word_weights.get(word, 0.0), grams
+
     def word_score(self, word: str) -> float:
         score = self._cache.get(word)
         if score is None:
-            get = self.ngram_weights.get
-            score = self.word_weights.get(word, 0.0)
-            for gram in word_ngrams(word, self.ngram_min, self.ngram_max):
-                score += get(gram, 0.0)
+            w, g = self.word_parts(word)
+            score = self.coef_words * w + self.coef_ngrams * g
             if len(self._cache) >= self.cache_size:
                 self._cache.clear()
             self._cache[word] = score
         return score
 
-    def nb_log_ratio(self, text: str) -> float:
-        """Sum of log P(f|first)/P(f|second) over the features of ``text`` (no prior)."""
+    def feature_sums(self, text: str) -> Tuple[float, float]:
+        """(W, G): summed word and n-gram NB log-ratios of ``text`` (training / inspection)."""
+        total_w = total_g = 0.0
+        for word in words(text, self.max_chars):
+            w, g = self.word_parts(word)
+            total_w += w
+            total_g += g
+        return total_w, total_g
+
+    def text_score(self, text: str) -> float:
+        """coef_words * W + coef_ngrams * G for ``text`` (cached per word)."""
         cache = self._cache
         total = 0.0
         for word in words(text, self.max_chars):
@@ -147,7 +178,7 @@ class NaiveBayesPair:
 
     def probability_first(self, text: str, candidates: Candidates) -> float:
         first, second = self.labels
-        z = (self.coef_nb * self.nb_log_ratio(text)
+        z = (self.text_score(text)
              + self.coef_lid * lid_log_ratio(candidates, first, second, self.lid_floor)
              + self.bias)
         return _sigmoid(z)
@@ -164,7 +195,8 @@ class NaiveBayesPair:
             "ngram_range": [self.ngram_min, self.ngram_max],
             "max_chars": self.max_chars,
             "lid_floor": self.lid_floor,
-            "calibration": {"nb": self.coef_nb, "lid": self.coef_lid, "bias": self.bias},
+            "calibration": {"words": self.coef_words, "ngrams": self.coef_ngrams,
+                            "lid": self.coef_lid, "bias": self.bias},
             "words": self.word_weights,
             "ngrams": self.ngram_weights,
         }
@@ -178,7 +210,8 @@ class NaiveBayesPair:
             ngram_weights={k: float(v) for k, v in obj["ngrams"].items()},
             ngram_min=int(obj["ngram_range"][0]),
             ngram_max=int(obj["ngram_range"][1]),
-            coef_nb=float(cal["nb"]),
+            coef_words=float(cal["words"]),
+            coef_ngrams=float(cal["ngrams"]),
             coef_lid=float(cal["lid"]),
             bias=float(cal["bias"]),
             max_chars=int(obj.get("max_chars", 3000)),
@@ -198,14 +231,14 @@ class MarkerRulePair:
 
     kind = "marker_rule"
 
-    def decide(self, text: str, candidates: Candidates) -> Tuple[str, float]:
-        target, source = self.labels
+    def decide(self, text: str, candidates: Candidates) -> Optional[Tuple[str, float]]:
+        """(target, 1.0) when the rule fires, else None (lid.176's answer stands)."""
         tokens = set(deva_tokens(text[: self.max_chars]))
         if tokens & self.blockers:
-            return source, 1.0
+            return None
         if len(tokens & self.markers) >= self.min_markers:
-            return target, 1.0
-        return source, 1.0
+            return self.labels[0], 1.0
+        return None
 
     def to_json(self) -> dict:
         return {
@@ -238,12 +271,12 @@ class ScriptRulePair:
 
     kind = "script_rule"
 
-    def decide(self, text: str, candidates: Candidates) -> Tuple[str, float]:
-        target, source = self.labels
+    def decide(self, text: str, candidates: Candidates) -> Optional[Tuple[str, float]]:
+        """(target, 1.0) when the rule fires, else None (lid.176's answer stands)."""
         text = text[: self.max_chars]
-        if _KANA_RE.search(text) is None and len(_HAN_RE.findall(text)) >= self.min_han:
-            return target, 1.0
-        return source, 1.0
+        if KANA_RE.search(text) is None and len(HAN_RE.findall(text)) >= self.min_han:
+            return self.labels[0], 1.0
+        return None
 
     def to_json(self) -> dict:
         return {"type": self.kind, "labels": list(self.labels), "min_han": self.min_han,
@@ -291,7 +324,10 @@ class LanguagePairDisambiguator:
         probs = dict(candidates)
         if not isinstance(pair, NaiveBayesPair) and first not in probs:
             return candidates[0]  # the rule pairs need lid.176 to find the target plausible
-        label, p_label = pair.decide(text, candidates)
+        decision = pair.decide(text, candidates)
+        if decision is None:
+            return candidates[0]
+        label, p_label = decision
         mass = probs.get(first, 0.0) + probs.get(second, 0.0)
         score = mass * p_label
         if label == top:
