@@ -49,57 +49,30 @@ from operators.lid_disambiguation import (  # noqa: E402
     words,
 )
 
-# ----------------------------------------------------------------------------------- settings
-NB_PAIRS = (("ms", "id"), ("az", "tr"))
-NGRAM_RANGE = (1, 4)       # char n-grams of each space-padded word
-ALPHA = 0.5                # additive smoothing of the NB feature counts
-MIN_COUNT = 2              # features seen fewer times (both classes together) are dropped
-MIN_ABS_WEIGHT = 0.05      # |log-ratio| below this carries no information worth storing
-MAX_FEATURES = 12000       # per pair, by |weight| * log(1 + count); keeps the JSON small
-WEIGHT_DECIMALS = 2
-NB_MAX_CHARS = 3000        # characters of a document the NB reads at inference
-LID_FLOOR = 1e-4           # probability assumed for a pair label missing from lid.176's top-k
-TOP_K = 5                  # lid.176 candidates, as operators.langid uses by default
-FOLDS = 5                  # out-of-fold NB scores for the calibration
-HELD_OUT_EVERY = 5         # every 5th NTREX document / Leipzig sentence is held out
-HELD_OUT_INDEX = 4
-L2 = 1.0                   # ridge on the calibration weights (keeps az/tr, which is separable, finite)
-
-# Leipzig's Malay corpus is web text from .my *and* many Indonesian sites (``karena``, ``bahwa``
-# in 'Malay' sentences); its labels are noisy.  Leipzig sentences of a NB pair are therefore kept
-# for training only when a model trained on (clean, professionally translated) NTREX alone does not
-# confidently contradict their label: P(label) >= LEIPZIG_MIN_AGREE.
-LEIPZIG_MIN_AGREE = 0.2
-
-# ne/hi.  Hindi-only function words (copula, past tense, postpositions, conjunctions, pronouns)
-# that Nepali does not use; any of them blocks hi -> ne.  Candidates seen in more than
-# BLOCKER_MAX_NE NTREX Nepali training sentences are dropped from the list automatically.
-HINDI_ONLY = (
-    "है", "हैं", "था", "थी", "थे", "में", "और", "भी", "नहीं", "गया", "गई", "गए", "किया", "किए",
-    "रहा", "रही", "रहे", "हुआ", "हुई", "हुए", "यह", "वह", "इस", "उस", "इसे", "उसे", "से", "ने",
-    "लिए", "करने", "करते", "करता", "होता", "होती", "होगा", "होगी", "सकता", "सकते", "जाता", "जाती",
-    "अपने", "अपनी", "बहुत", "लेकिन", "क्योंकि", "उन्होंने", "कहा", "हम", "मैं", "आप", "हूं", "हूँ",
-    "तक", "ये", "वे", "जैसे", "कुछ", "सभी", "बाद", "साथ", "पहले", "अगर", "तो", "वाले", "वाली",
+from pipelines.lid_model_card import write_card  # noqa: E402
+from pipelines.lid_training_settings import (  # noqa: E402
+    ALPHA,
+    BLOCKER_MAX_NE,
+    FOLDS,
+    HELD_OUT_EVERY,
+    HELD_OUT_INDEX,
+    HINDI_ONLY,
+    L2,
+    LEIPZIG_MIN_AGREE,
+    LID_FLOOR,
+    MAX_FEATURES,
+    MIN_ABS_WEIGHT,
+    MIN_COUNT,
+    NB_MAX_CHARS,
+    NB_PAIRS,
+    NE_MARKERS_TOP,
+    NE_MIN_MARKERS,
+    NGRAM_RANGE,
+    NOT_NE_MARKERS,
+    TOP_K,
+    WEIGHT_DECIMALS,
+    ZH_MIN_HAN,
 )
-BLOCKER_MAX_NE = 1
-# Frequent NTREX Nepali words that cannot serve as Nepali markers: words that are also ordinary
-# Hindi (को/का/के/की, कि, एक, हो, उनको, मात्र, Sanskrit-register nouns such as प्रयोग, प्राप्त),
-# Hindi spellings that lose their nukta in careless typing (बढी = बढ़ी), names and abbreviations.
-NOT_NE_MARKERS = (
-    "को", "का", "के", "की", "कि", "एक", "तर", "वा", "यस", "म", "द", "अफ", "जो", "जब", "सन्", "श्री",
-    "हो", "ले", "उनको", "उसको", "मात्र", "पटक", "बढी", "जना", "थप", "नै", "पर", "न", "तथा", "पछि",
-    "दिन", "काम", "नाम", "समय", "वर्ष", "चार", "तीन", "अब", "गत", "यदि", "उक्त", "अनुसार", "उच्च",
-    "प्राप्त", "प्रयोग", "जारी", "कारण", "उत्तर", "अन्य", "अन्तिम", "परिवर्तन", "आरोप", "विश्वास",
-    "रिपोर्ट", "प्रतिशत", "घोषणा", "संयुक्त", "राष्ट्रपति", "अमेरिकी", "ट्रम्पले",
-    # One marker is enough to relabel, so short words that a Hindi text could contain by a typo
-    # (मा = माँ, जुन = जून, देखि = देखी), in dialect / literary Hindi (यो, भए) or that are also
-    # Marathi (मध्ये, पहिले) are left out too.
-    "मा", "यो", "भए", "ती", "बाट", "गरी", "हुन", "उनी", "उनि", "देखि", "जुन", "मध्ये", "पहिले",
-)
-NE_MARKERS_TOP = 150       # markers: these most frequent NTREX Nepali words, minus NOT_NE_MARKERS
-NE_MIN_MARKERS = 1         # distinct marker words needed to relabel hi -> ne
-
-ZH_MIN_HAN = 2
 
 
 # -------------------------------------------------------------------------------------- data
@@ -340,159 +313,6 @@ def evaluate(model: LanguagePairDisambiguator, samples: Sequence[Sample],
             base_kept = sum(s.candidates[0][0] == lang and s.candidates[0][1] >= 0.65 for s in sel) / len(sel)
             rows.append((lang, source, len(sel), base, acc, base_kept, kept))
     return rows
-
-
-# -------------------------------------------------------------------------------------- card
-def write_card(path: str, model_path: str, model: LanguagePairDisambiguator, rows, log: List[str],
-               digests: Dict[str, str], counts: Dict[str, collections.Counter], kana_stats: str) -> None:
-    size = os.path.getsize(model_path)
-    nb_pairs = [p for p in model.pairs if isinstance(p, NaiveBayesPair)]
-    ne = next(p for p in model.pairs if isinstance(p, MarkerRulePair))
-    lines = [
-        "# lid_disambiguation.json - model card",
-        "",
-        "Re-decides language pairs that fastText lid.176 confuses, after lid.176 has run "
-        "(`operators/langid.py` → `operators/lid_disambiguation.py`). Generated by "
-        "`python pipelines/train_lid_disambiguator.py --data-dir ../shared/data "
-        "--output operators/resources/lid_disambiguation.json`; deterministic (same data → same bytes).",
-        "",
-        f"- file: `{os.path.basename(model_path)}`, {size:,} bytes, format `{model.to_json()['format']}` "
-        f"v{model.to_json()['version']}",
-        "- pairs: " + ", ".join(f"{p.labels[0]}/{p.labels[1]} ({p.kind})" for p in model.pairs),
-        "",
-        "## Sources and licences",
-        "",
-        "| source | what | licence | used for |",
-        "|---|---|---|---|",
-        "| NTREX-128 (Federmann et al. 2022; via Helsinki-NLP/OPUS-MT-testsets) | professional "
-        "translations of the WMT19 news test set, 1997 sentences × language, line-aligned | "
-        "CC BY-SA 4.0 | NB training (ms, id, az, tr), Nepali marker words |",
-        "| Leipzig Corpora Collection sentences via lingua-py `language-testdata` (pemistahl/lingua-py) | "
-        "about 1000 random web sentences per language | lingua-py Apache-2.0; sentences under the "
-        "Leipzig Corpora Collection terms (attribute Universität Leipzig, Wortschatz) | NB training "
-        "(ms, id, az, tr) |",
-        "",
-        "The file contains derived statistics only (rounded log-likelihood ratios of words and "
-        "character n-grams, a list of frequent Nepali words), no sentences. "
-        "FLORES-200 is the evaluation set (`tests/test_langid_accuracy.py`) and was not used for "
-        "training, tuning or feature selection.",
-        "",
-        "Input files (sha256):",
-        "",
-    ]
-    lines += [f"- `{name}` `{digest[:16]}…`" for name, digest in sorted(digests.items())]
-    lines += [
-        "",
-        "## Split",
-        "",
-        f"Held out: every {HELD_OUT_EVERY}th NTREX *document* (by order in `DOCUMENT_IDS.tsv`; "
-        "the files are translations of each other, so splitting by document keeps a news story and "
-        f"its translations on one side) and every {HELD_OUT_EVERY}th Leipzig sentence. The shipped "
-        "model is trained on the rest only, so the held-out figures below describe the shipped file.",
-        "",
-        "| lang | NTREX train | NTREX held out | Leipzig train (used) | Leipzig held out |",
-        "|---|---|---|---|---|",
-    ]
-    for lang, c in counts.items():
-        lines.append(f"| {lang} | {c['ntrex_train']} | {c['ntrex_test']} | {c['leipzig_train']}"
-                     f"{' (' + str(c['leipzig_used']) + ')' if 'leipzig_used' in c else ''} | {c['leipzig_test']} |")
-    lines += [
-        "",
-        "## Method",
-        "",
-        "**ms/id, az/tr - Naive Bayes.** Text is NFC-normalised, lower-cased and cut to letter words "
-        f"(first {NB_MAX_CHARS} characters). Features: each word, and the character "
-        f"{NGRAM_RANGE[0]}-{NGRAM_RANGE[1]}-grams of the word padded with spaces. A two-class "
-        f"multinomial NB (additive smoothing α={ALPHA}) gives each feature the weight "
-        "log P(f|first)/P(f|second); features seen fewer than "
-        f"{MIN_COUNT} times or with |weight| < {MIN_ABS_WEIGHT} are dropped and the {MAX_FEATURES:,} "
-        f"with the largest |weight|·log(1+count) kept, rounded to {WEIGHT_DECIMALS} decimals. "
-        "Because the features are word-local the runtime caches one score per distinct word. "
-        "The NB sums are over-confident (the n-grams of a word are correlated with each other and "
-        "with the word), so P(first | pair) = σ(a·W + a′·G + b·L + c), where W and G are the summed "
-        "word and n-gram log-ratios of the text and L = log(p_first/p_second) from lid.176; a, a′, b, "
-        f"c are fitted by logistic regression (L2 {L2}) on {FOLDS}-fold out-of-fold W, G of the "
-        "training sentences whose lid.176 top label is in the pair (the only ones the model sees at "
-        f"runtime). A pair label missing from lid.176's top-{TOP_K} counts as min({LID_FLOOR}, last "
-        "candidate's probability). The settings (n-gram range, α, minimum count, feature budget, "
-        "Leipzig cleaning threshold) were compared by 5-fold cross-validation inside the training "
-        "split; differences between the reasonable ones were within ±0.5 points, the word+n-gram "
-        "model with this calibration was marginally best.",
-        "",
-        "Leipzig's Malay corpus contains much Indonesian web text (e.g. `karena`, `bahwa`, "
-        "`diposting` in 'Malay' sentences; lid.176 calls 82 % of it Indonesian), so Leipzig training "
-        "sentences are first checked by an NB trained and calibrated on NTREX alone and dropped when it "
-        f"gives their label a probability below {LEIPZIG_MIN_AGREE}.",
-        "",
-    ]
-    for p in nb_pairs:
-        lines.append(f"- {p.labels[0]}/{p.labels[1]}: {len(p.word_weights):,} word + "
-                     f"{len(p.ngram_weights):,} n-gram weights; calibration "
-                     f"words {p.coef_words}, n-grams {p.coef_ngrams}, lid {p.coef_lid}, bias {p.bias}")
-    lines += [
-        "",
-        "**ne/hi - marker rule** (no Hindi text is available to train a model). When lid.176's top "
-        "label is `hi` and `ne` is among its candidates, the document becomes `ne` if it has at "
-        f"least {ne.min_markers} Nepali marker word(s) and none of the Hindi-only blocker words. "
-        f"Markers: those of the {NE_MARKERS_TOP} most frequent words (by sentence frequency) of the "
-        "NTREX Nepali training split that are not on a hand list of words Hindi also uses "
-        "(postpositions को/का/के/की, कि, एक, हो, उनको, Sanskrit-register nouns such as प्रयोग), short "
-        "words a Hindi text could contain by a typo or in dialect (मा, यो, जुन, भए, ...), words shared "
-        "with Marathi (मध्ये, पहिले), names, and single letters. Blockers: a hand list of Hindi-only "
-        "function words (है, हैं, था, थी, थे, में, और, भी, नहीं, गया, किया, ...), minus any seen in "
-        f"more than {BLOCKER_MAX_NE} Nepali training sentence(s). One marker instead of two was "
-        "chosen on NTREX Nepali (93 % → 96-97 % of sentences right, train and held-out alike); that "
-        "the rule stays off for Hindi rests on the blockers: Hindi prose practically always has one.",
-        "",
-        f"- markers ({len(ne.markers)}): " + " ".join(sorted(ne.markers)),
-        f"- blockers ({len(ne.blockers)}): " + " ".join(sorted(ne.blockers)),
-        "",
-        "**zh/ja - script rule.** When lid.176's top label is `ja`, `zh` is a candidate and the text "
-        f"has at least {ZH_MIN_HAN} Han characters but no hiragana/katakana at all, the label becomes "
-        f"`zh` (Japanese prose always contains kana: {kana_stats}).",
-        "",
-        "**Score.** When a pair is decided the returned score is (p_first + p_second from lid.176) × "
-        "P(label | pair) (1 when a rule fires; a rule that does not fire leaves lid.176's answer "
-        "as it is); if the NB keeps lid.176's top label the score is never lowered below lid.176's "
-        "own probability. The pair mass is lid.176's reliable "
-        "statement (the text is one of the two languages); the calibrated factor adds the "
-        "uncertainty between them, so an ambiguous short sentence falls under the default 0.65 "
-        "threshold while a clear Malay sentence keeps a score like the one lid.176 gives other "
-        "languages.",
-        "",
-        "## Held-out accuracy (sentence level)",
-        "",
-        "`kept` = labelled correctly *and* score ≥ 0.65 (the operator's default threshold).",
-        "",
-        "| lang | source | sentences | lid.176 alone | with disambiguation | kept, lid.176 alone | kept, with disambiguation |",
-        "|---|---|---|---|---|---|---|",
-    ]
-    for lang, source, n, base, acc, base_kept, kept in rows:
-        lines.append(f"| {lang} | {source} | {n} | {100 * base:.1f} % | {100 * acc:.1f} % | "
-                     f"{100 * base_kept:.1f} % | {100 * kept:.1f} % |")
-    lines += ["", "Leipzig Malay labels are noisy (see above), so its figures understate the model; "
-              "NTREX labels are clean.", "", "## Training log", ""]
-    lines += [f"- {entry}" for entry in log]
-    lines += [
-        "",
-        "## Limitations",
-        "",
-        "- Trained on news (NTREX) and web sentences (Leipzig) - about 2-3 k sentences per language; "
-        "informal Malay with Indonesian loan spelling, or Jawi/Arabic-script Malay, is out of scope.",
-        "- The ne/hi rule cannot be measured on Hindi (none in the data); it was checked on "
-        "hand-written Hindi sentences in `tests/test_lid_disambiguation.py` only. Hindi text quoting "
-        "Nepali without any Hindi function word would be relabelled.",
-        "- Only documents whose lid.176 top label is in a pair are re-decided; Malay that lid.176 "
-        "calls English or Javanese stays wrong.",
-        "- Out of domain (encyclopaedic / travel text) Indonesian is relabelled Malay more often than "
-        "on this held-out split, at sentence level mostly on sentences without any spelling variant "
-        "that tells the two apart; run `pytest -s tests/test_langid_accuracy.py` for the FLORES-200 "
-        "dev figures. Web Indonesian is far more common than Malay, so a Malay corpus built with this "
-        "model should expect some Indonesian in it.",
-        "",
-    ]
-    with open(path, "w", encoding="utf-8") as fh:
-        fh.write("\n".join(lines))
 
 
 # -------------------------------------------------------------------------------------- main
