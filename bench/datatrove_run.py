@@ -12,6 +12,7 @@ Writes one JSON object: wall seconds of ``executor.run()`` and the merged per-st
 from __future__ import annotations
 
 import argparse
+import importlib.metadata
 import json
 import os
 import sys
@@ -43,7 +44,6 @@ def main() -> int:
     parser.add_argument("--no-writer", action="store_true")
     args = parser.parse_args()
 
-    import datatrove
     import trafilatura
     from datatrove.executor import LocalPipelineExecutor
     from datatrove.pipeline.extractors import Trafilatura
@@ -82,7 +82,7 @@ def main() -> int:
     extract = steps[1]["counts"]
     langid = steps[2]["counts"]
     result = {
-        "datatrove": datatrove.__version__ if hasattr(datatrove, "__version__") else None,
+        "datatrove": importlib.metadata.version("datatrove"),
         "trafilatura": trafilatura.__version__,
         "python": sys.version.split()[0],
         "tasks": args.tasks,
