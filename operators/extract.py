@@ -6,7 +6,10 @@ Settings, and why:
 * ``deduplicate=False``: trafilatura's deduplication keeps an LRU cache *across documents*, which
   makes a document's text depend on what the worker saw before it, i.e. on chunking and scheduling.
   Output must not depend on those (determinism); cross-document duplicates are the dedup stage's job.
-* ``favor_precision`` / ``favor_recall`` stay off (trafilatura's balanced default); tables are kept.
+* ``favor_precision=True`` (datatrove's choice too): less boilerplate in pretraining text, and it
+  skips trafilatura's second, recall-oriented pass on short results: 10–20 % less CPU on the shared
+  WARCs, where extraction is ~97 % of the pipeline's time. On the Trafilatura evaluation pages it
+  scores 0.926 against 0.923 for trafilatura's defaults (0.929 without it). Tables are kept.
 
 Limits, deterministic first (they depend on the input only, never on machine load):
 * ``max_html_bytes``: larger pages are dropped as ``too_large`` before parsing.
@@ -41,7 +44,7 @@ class ExtractConfig:
     timeout_s: float = 60.0
     include_comments: bool = False
     include_tables: bool = True
-    favor_precision: bool = False
+    favor_precision: bool = True
     favor_recall: bool = False
 
     def validate(self) -> None:

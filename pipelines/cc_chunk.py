@@ -92,17 +92,21 @@ def run_chunk_on_ray(config: CurateConfig, chunk: Chunk, tmp_dir: str, collector
 
     sink = RayStatsSink(collector, chunk.name, PIPELINE_NAME)
     source, operators = build_steps(config, sink)
-    cpus = config.ray.cpus_per_task
-    ds = ray.data.from_items([{"path": f} for f in chunk.files], override_num_blocks=len(chunk.files))
+    task_cpus = config.ray.cpus_per_task
+    # One task per file for big files (Common Crawl's are ~1 GB); many small files share a task so
+    # that per-task scheduling gaps stay small: at most 8 tasks per CPU per chunk.
+    cpus = max(1, int(ray.cluster_resources().get("CPU", 1)))
+    blocks = min(len(chunk.files), 8 * cpus)
+    ds = ray.data.from_items([{"path": f} for f in chunk.files], override_num_blocks=blocks)
     ds = ds.map_batches(
         _source_stage(source, type(source.source).__name__),
-        batch_size=1, batch_format="pyarrow", num_cpus=cpus,
+        batch_size=1, batch_format="pyarrow", num_cpus=task_cpus,
     )
     for op in operators:
         ds = ds.map_batches(
-            _stage(op, type(op.operator).__name__), batch_size=None, batch_format="pyarrow", num_cpus=cpus
+            _stage(op, type(op.operator).__name__), batch_size=None, batch_format="pyarrow", num_cpus=task_cpus
         )
-    ds = ds.map_batches(_writer(tmp_dir), batch_size=None, batch_format="pyarrow", num_cpus=cpus)
+    ds = ds.map_batches(_writer(tmp_dir), batch_size=None, batch_format="pyarrow", num_cpus=task_cpus)
     manifests = [b for b in ds.iter_batches(batch_format="pyarrow", batch_size=None) if b.num_rows]
     chunk_stats = PipelineStats(operator_names(config)).merge(
         PipelineStats.from_dict(ray.get(collector.pop.remote(chunk.name)))
