@@ -152,33 +152,29 @@ class WarcReader(Source):
 
     def read(self, location: str) -> Iterator[Outcome]:
         batcher = _Batcher(self.config.batch_size)
-        emitted = 0
-        try:
-            for row, reason in self._records(location, decompress=False, skip=0):
-                emitted += 1
-                out = batcher.add(row, reason)
-                if out is not None:
-                    yield out
-        except _GzipRestart:
-            try:
-                for row, reason in self._records(location, decompress=True, skip=emitted):
-                    emitted += 1
-                    out = batcher.add(row, reason)
-                    if out is not None:
-                        yield out
-            except _Resync as resync:
-                for row, reason in self._resynced_records(location, skip=resync.args[0]):
-                    out = batcher.add(row, reason)
-                    if out is not None:
-                        yield out
-        except _Resync as resync:
-            for row, reason in self._resynced_records(location, skip=resync.args[0]):
-                out = batcher.add(row, reason)
-                if out is not None:
-                    yield out
+        for row, reason in self._all_records(location):
+            out = batcher.add(row, reason)
+            if out is not None:
+                yield out
         out = batcher.flush()
         if out is not None:
             yield out
+
+    def _all_records(self, location: str):
+        """Strict pass; on a single-member gzip file again through a decompressor; after a malformed
+        record a lenient pass. Each later pass skips the documents the earlier ones emitted."""
+        emitted = 0
+        try:
+            try:
+                for result in self._records(location, decompress=False, skip=0):
+                    emitted += 1
+                    yield result
+            except _GzipRestart:
+                for result in self._records(location, decompress=True, skip=emitted):
+                    emitted += 1
+                    yield result
+        except _Resync as resync:
+            yield from self._resynced_records(location, skip=resync.args[0])
 
     def _records(self, location: str, decompress: bool, skip: int):
         """(row, reason) per document record; faults become one row with a reason and end the file."""
