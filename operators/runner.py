@@ -25,11 +25,38 @@ _MAX_LOGGED_ERRORS = 5
 
 
 class StatsSink(Protocol):
-    def add(self, name: str, docs_in: int, docs_out: int, dropped: dict) -> None: ...
+    def add(self, name: str, docs_in: int, docs_out: int, dropped: dict, by_language: Optional[dict] = None) -> None: ...
 
 
 def error_reason(operator_name: str) -> str:
     return f"error:{operator_name}"
+
+
+def _language_counts(outcome: Outcome) -> Optional[dict]:
+    """{lang: (docs_in, docs_out, {reason: n})} when the rows carry a ``lang`` column, else None."""
+    if "lang" not in outcome.table.column_names:
+        return None
+    langs = outcome.table.column("lang").to_pylist()
+    reasons = outcome.reasons if outcome.reasons is not None else [None] * len(langs)
+    counts: dict = {}
+    for lang, reason in zip(langs, reasons):
+        entry = counts.setdefault(lang or "unknown", [0, 0, Counter()])
+        entry[0] += 1
+        if reason is None:
+            entry[1] += 1
+        else:
+            entry[2][reason] += 1
+    return {lang: (n_in, n_out, dict(dropped)) for lang, (n_in, n_out, dropped) in counts.items()}
+
+
+def _merge_language_counts(total: Optional[dict], part: Optional[dict]) -> Optional[dict]:
+    if part is None:
+        return total
+    merged = dict(total or {})
+    for lang, (n_in, n_out, dropped) in part.items():
+        old_in, old_out, old_dropped = merged.get(lang, (0, 0, {}))
+        merged[lang] = (old_in + n_in, old_out + n_out, dict(Counter(old_dropped) + Counter(dropped)))
+    return merged
 
 
 def _keep_rows(outcome: Outcome) -> tuple[pa.Table, Counter]:
@@ -77,33 +104,44 @@ class OperatorRunner:
         doc_id = batch.column("id")[0].as_py() if "id" in batch.column_names and batch.num_rows else None
         log.warning("%s failed on document %s: %r", self.name, doc_id, exc, exc_info=exc)
 
-    def _process_row_by_row(self, batch: pa.Table) -> tuple[pa.Table, Counter]:
+    def _process_row_by_row(self, batch: pa.Table) -> tuple[pa.Table, Counter, Optional[dict]]:
         kept: List[pa.Table] = []
         dropped: Counter = Counter()
+        by_language: Optional[dict] = None
         for i in range(batch.num_rows):
             row = batch.slice(i, 1)
             try:
-                table, row_dropped = _keep_rows(self._process_checked(row))
+                outcome = self._process_checked(row)
+                table, row_dropped = _keep_rows(outcome)
             except Exception as exc:  # one bad document must not stop the job
                 self._log_error(row, exc)
                 dropped[error_reason(self.name)] += 1
+                by_language = _merge_language_counts(
+                    by_language, _language_counts(Outcome(row, [error_reason(self.name)]))
+                )
                 continue
             kept.append(table)
             dropped.update(row_dropped)
+            by_language = _merge_language_counts(by_language, _language_counts(outcome))
         if not kept:
-            return batch.slice(0, 0), dropped
-        return pa.concat_tables(kept, promote_options="permissive"), dropped
+            return batch.slice(0, 0), dropped, by_language
+        return pa.concat_tables(kept, promote_options="permissive"), dropped, by_language
 
     def __call__(self, batch: pa.Table) -> pa.Table:
         self._ensure_setup()
         if batch.num_rows == 0:
             return batch
         try:
-            table, dropped = _keep_rows(self._process_checked(batch))
+            outcome = self._process_checked(batch)
+            table, dropped = _keep_rows(outcome)
+            by_language = _language_counts(outcome)
         except Exception:
-            table, dropped = self._process_row_by_row(batch)
+            table, dropped, by_language = self._process_row_by_row(batch)
         if self.sink is not None:
-            self.sink.add(self.name, batch.num_rows, table.num_rows, dict(dropped))
+            if by_language is None:
+                self.sink.add(self.name, batch.num_rows, table.num_rows, dict(dropped))
+            else:
+                self.sink.add(self.name, batch.num_rows, table.num_rows, dict(dropped), by_language)
         return table
 
 

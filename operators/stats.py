@@ -3,8 +3,11 @@
 One source, several sinks: the runner records into a :class:`PipelineStats`; the pipeline writes it as
 ``stats.json``, prints it as a table and (on Ray) mirrors it into Ray metrics. Shape of the JSON::
 
-    {"operators": [{"name", "docs_in", "docs_out", "dropped": {reason: count}}, ...],
+    {"operators": [{"name", "docs_in", "docs_out", "dropped": {reason: count},
+                    "by_language": {lang: {"docs_in", "docs_out", "dropped"}}}, ...],
      "kept_per_language": {lang: count}}
+
+``by_language`` is present for operators that see a ``lang`` column (language ID and later steps).
 
 Invariant (checked by :meth:`OperatorStats.check`): ``docs_in - docs_out == sum(dropped)``.
 Modelled on datatrove's ``utils/stats.py`` (mergeable, JSON round trip).
@@ -15,7 +18,11 @@ from __future__ import annotations
 import json
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Dict, Iterable, List, Mapping
+from typing import Dict, Iterable, List, Mapping, Optional
+
+
+# Per-language counts as the runner reports them: {lang: (docs_in, docs_out, {reason: count})}.
+LanguageCounts = Mapping[str, tuple]
 
 
 @dataclass
@@ -24,13 +31,24 @@ class OperatorStats:
     docs_in: int = 0
     docs_out: int = 0
     dropped: Counter = field(default_factory=Counter)
+    by_language: Dict[str, "OperatorStats"] = field(default_factory=dict)
 
-    def add(self, docs_in: int, docs_out: int, dropped: Mapping[str, int]) -> None:
+    def add(self, docs_in: int, docs_out: int, dropped: Mapping[str, int],
+            by_language: Optional[LanguageCounts] = None) -> None:
         self.docs_in += docs_in
         self.docs_out += docs_out
         self.dropped.update({k: v for k, v in dropped.items() if v})
+        for lang, (lang_in, lang_out, lang_dropped) in (by_language or {}).items():
+            if lang not in self.by_language:
+                self.by_language[lang] = OperatorStats(lang)
+            self.by_language[lang].add(lang_in, lang_out, lang_dropped)
+
+    def language_counts(self) -> Dict[str, tuple]:
+        return {lang: (s.docs_in, s.docs_out, dict(s.dropped)) for lang, s in self.by_language.items()}
 
     def check(self) -> None:
+        for stats in self.by_language.values():
+            stats.check()
         if self.docs_in - self.docs_out != sum(self.dropped.values()):
             raise AssertionError(
                 f"{self.name}: docs_in {self.docs_in} - docs_out {self.docs_out} "
@@ -38,12 +56,18 @@ class OperatorStats:
             )
 
     def to_dict(self) -> dict:
-        return {
+        data = {
             "name": self.name,
             "docs_in": self.docs_in,
             "docs_out": self.docs_out,
             "dropped": dict(sorted(self.dropped.items())),
         }
+        if self.by_language:
+            data["by_language"] = {
+                lang: {k: v for k, v in stats.to_dict().items() if k != "name"}
+                for lang, stats in sorted(self.by_language.items())
+            }
+        return data
 
 
 class PipelineStats:
@@ -60,15 +84,16 @@ class PipelineStats:
             self._ops[name] = OperatorStats(name)
         return self._ops[name]
 
-    def add(self, name: str, docs_in: int, docs_out: int, dropped: Mapping[str, int]) -> None:
-        self.operator(name).add(docs_in, docs_out, dropped)
+    def add(self, name: str, docs_in: int, docs_out: int, dropped: Mapping[str, int],
+            by_language: Optional[LanguageCounts] = None) -> None:
+        self.operator(name).add(docs_in, docs_out, dropped, by_language)
 
     def add_kept(self, per_language: Mapping[str, int]) -> None:
         self.kept_per_language.update({k: v for k, v in per_language.items() if v})
 
     def merge(self, other: "PipelineStats") -> "PipelineStats":
         for op in other.operators:
-            self.add(op.name, op.docs_in, op.docs_out, op.dropped)
+            self.add(op.name, op.docs_in, op.docs_out, op.dropped, op.language_counts())
         self.add_kept(other.kept_per_language)
         return self
 
@@ -90,7 +115,11 @@ class PipelineStats:
     def from_dict(cls, data: dict) -> "PipelineStats":
         stats = cls()
         for op in data.get("operators", []):
-            stats.add(op["name"], op["docs_in"], op["docs_out"], op.get("dropped", {}))
+            by_language = {
+                lang: (c["docs_in"], c["docs_out"], c.get("dropped", {}))
+                for lang, c in op.get("by_language", {}).items()
+            }
+            stats.add(op["name"], op["docs_in"], op["docs_out"], op.get("dropped", {}), by_language)
         stats.add_kept(data.get("kept_per_language", {}))
         return stats
 

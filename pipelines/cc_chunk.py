@@ -1,6 +1,6 @@
 """Curating one chunk of WARC/WET files, in-process or on Ray Data, with the same operators.
 
-Pipeline order: read → URL filter → extract → language ID → write. The URL filter runs before
+Pipeline order: read → URL filter → extract → language ID → quality filter → write. The URL filter runs before
 extraction, as the paper puts it (§3.1.1), "to avoid subsequent computationally expensive processing":
 a blocked URL costs nothing to drop, while extraction is ~75 % of the CPU time.
 
@@ -18,6 +18,7 @@ import pyarrow as pa
 
 from operators.extract import TrafilaturaExtractor
 from operators.langid import LanguageIdFilter
+from operators.quality_filter import QualityFilter
 from operators.runner import OperatorRunner, SourceRunner, run_in_process
 from operators.stats import PipelineStats
 from operators.url_filter import UrlFilter
@@ -34,6 +35,7 @@ def build_steps(config: CurateConfig, sink):
         OperatorRunner(UrlFilter(config.url_filter), sink),
         OperatorRunner(TrafilaturaExtractor(config.extract), sink),
         OperatorRunner(LanguageIdFilter(config.langid), sink),
+        OperatorRunner(QualityFilter(config.quality), sink),
     ]
     return source, operators
 

@@ -14,6 +14,7 @@ import yaml
 from operators.config_check import ConfigError, build
 from operators.extract import ExtractConfig
 from operators.langid import LanguageIdConfig
+from operators.quality_filter import QualityConfig
 from operators.url_filter import UrlFilterConfig
 from operators.warc_reader import WarcReaderConfig
 
@@ -54,6 +55,7 @@ class CurateConfig:
     url_filter: UrlFilterConfig = field(default_factory=UrlFilterConfig)
     extract: ExtractConfig = field(default_factory=ExtractConfig)
     langid: LanguageIdConfig = field(default_factory=LanguageIdConfig)
+    quality: QualityConfig = field(default_factory=QualityConfig)
     output: OutputConfig = field(default_factory=OutputConfig)
     ray: RayConfig = field(default_factory=RayConfig)
 
@@ -61,6 +63,7 @@ class CurateConfig:
         """Every model and list the operators will load exists (one error naming key and path)."""
         self.url_filter.check_files()
         self.langid.check_files()
+        self.quality.check_files()
 
 
 def load_config(path: Optional[str]) -> CurateConfig:

@@ -39,7 +39,7 @@ def test_every_demo_page_is_kept_or_dropped_as_expected(demo_warc, tmp_path):
 
     stats = read_stats(str(out))
     assert_invariant(stats)
-    assert [op["name"] for op in stats["operators"]] == ["warc_reader", "url_filter", "extract", "langid"]
+    assert [op["name"] for op in stats["operators"]] == ["warc_reader", "url_filter", "extract", "langid", "quality"]
     dropped = Counter()
     for op in stats["operators"]:
         dropped.update(op["dropped"])
