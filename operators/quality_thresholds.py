@@ -69,7 +69,7 @@ RULES: tuple = (
     _max("word_count", 100_000, 100_000, 100_000, "Gopher max_doc_words (policy)", derived=False),
     _min("mean_word_length", 3.0, 0.5, 3.0, "Gopher 3 (spaced scripts)"),
     _max("mean_word_length", 10.0, 10.0, 30.0, "Gopher 10"),
-    _max("symbol_ratio", 0.25, 0.10, 0.50, "BigScience special characters"),
+    _max("symbol_ratio", 0.25, 0.25, 0.50, "web pages: lists, separators, CJK brackets"),
     _max("digit_ratio", 0.15, 0.15, 0.50, "news and listings reach 10 % digits"),
     _min("alpha_word_ratio", 0.8, 0.5, 0.8, "Gopher 80 % words with a letter"),
     _min("stop_word_ratio", 0.05, 0.0, 0.15, "ROOTS per-language minimums 0.002-0.17"),

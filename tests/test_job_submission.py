@@ -54,8 +54,8 @@ def test_submitted_job_succeeds_and_writes_stats(tmp_path):
 
         stats = json.loads((out / "stats.json").read_text())
         assert_invariant(stats)
-        assert [op["name"] for op in stats["operators"]] == ["warc_reader", "url_filter", "extract", "langid"]
-        assert {"en", "zh", "ja", "ru", "pt"} <= set(stats["kept_per_language"])
+        assert [op["name"] for op in stats["operators"]] == ["warc_reader", "url_filter", "extract", "langid", "quality"]
+        assert {"en", "zh", "ru", "pt"} <= set(stats["kept_per_language"])
 
         # The same drops, live in Ray metrics (what the dashboard's Metrics view and Grafana show).
         expected = {(op["name"], r): n for op in stats["operators"] for r, n in op["dropped"].items()}
