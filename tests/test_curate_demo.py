@@ -45,6 +45,10 @@ def test_every_demo_page_is_kept_or_dropped_as_expected(demo_warc, tmp_path):
         dropped.update(op["dropped"])
     assert dropped == expected_drops
     assert stats["kept_per_language"] == dict(sorted(Counter(expected_kept.values()).items()))
+    # From language ID on, counts are also kept per language.
+    quality = next(op for op in stats["operators"] if op["name"] == "quality")
+    assert {lang: c["docs_out"] for lang, c in quality["by_language"].items() if c["docs_out"]} == stats["kept_per_language"]
+    assert quality["by_language"]["es"]["dropped"] == {"quality:max_mojibake_per_kchar": 1}
 
 
 def test_rerun_skips_finished_chunks_and_keeps_output(demo_warc, tmp_path, capsys):

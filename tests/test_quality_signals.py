@@ -47,6 +47,13 @@ def test_terminal_punctuation_is_script_aware():
     assert signals(arabic, lang="ar")["no_terminal_punct_ratio"] == pytest.approx(1 / 3)
     greek = "Τι κάνεις;\nΚαλά είμαι.\nΤίτλος"
     assert signals(greek, lang="el")["no_terminal_punct_ratio"] == pytest.approx(1 / 3)
+    hebrew = "מה שלומך?\nאני בסדר, תודה.\nכותרת"
+    s = signals(hebrew, lang="he", stop={"אני", "מה"})
+    assert s["no_terminal_punct_ratio"] == pytest.approx(1 / 3)
+    # Words: מה שלומך אני בסדר תודה כותרת (6 words, 2+5+3+4+4+5 = 23 letters), two stop words;
+    # "?" "," "." are 3 of 26 visible characters.
+    assert s["word_count"] == 6 and s["stop_word_ratio"] == pytest.approx(2 / 6)
+    assert s["symbol_ratio"] == pytest.approx(3 / 26)
     hindi_script = "यह एक वाक्य है।\nशीर्षक"
     assert signals(hindi_script, lang="ne")["no_terminal_punct_ratio"] == pytest.approx(1 / 2)
     # A closing quote or bracket after the mark still ends the line.

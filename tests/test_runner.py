@@ -93,3 +93,31 @@ def test_stats_merge_and_json_round_trip():
     merged.add("g", 3, 3, {"r": 1})
     with pytest.raises(AssertionError):
         merged.check()
+
+
+def _batch_with_languages():
+    return _batch().append_column("lang", pa.array(["en", "en", "de", "fr", "fr"]))
+
+
+def test_counts_per_language_when_rows_carry_a_language():
+    stats = PipelineStats()
+    OperatorRunner(ShortTextFilter(), stats)(_batch_with_languages())
+    by_language = stats.to_dict()["operators"][0]["by_language"]
+    assert by_language == {
+        "de": {"docs_in": 1, "docs_out": 1, "dropped": {}},
+        "en": {"docs_in": 2, "docs_out": 1, "dropped": {"empty": 1}},
+        "fr": {"docs_in": 2, "docs_out": 1, "dropped": {"too_short": 1}},
+    }
+    stats.check()
+    # Errors contained row by row are attributed to the document's language too.
+    stats = PipelineStats()
+    OperatorRunner(FragileMapper(), stats)(_batch_with_languages())
+    assert stats.to_dict()["operators"][0]["by_language"]["fr"] == {
+        "docs_in": 2, "docs_out": 1, "dropped": {"error:fragile": 1}
+    }
+    # Per-language counts survive merging and the JSON round trip, and the invariant covers them.
+    merged = PipelineStats.from_dict(stats.merge(PipelineStats.from_dict(stats.to_dict())).to_dict())
+    assert merged.to_dict()["operators"][0]["by_language"]["fr"]["docs_in"] == 4
+    merged.operator("fragile").by_language["fr"].docs_out += 1
+    with pytest.raises(AssertionError):
+        merged.check()
