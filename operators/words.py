@@ -5,19 +5,19 @@ dictionaries for scripts written without spaces: Chinese, Japanese, Thai, and Kh
 It comes from the ``pyicu-wheels`` package, which bundles ICU 77 inside the wheel, so every worker of
 a cluster segments the same text the same way whatever ICU its operating system has.
 
-Why ICU rather than one library per language (measured on NTREX-128 + FLORES-200 dev, 2,994
-sentences per language; boundary F1 against the de facto analyzer of each language):
+Why ICU rather than one library per language (``bench/segmentation.py`` on NTREX-128 + FLORES-200
+dev, 2,994 sentences per language; CPU speed, and boundary F1 of ICU against the de facto analyzer):
 
-=====  ===========================  =======================  ==========================
-lang   ICU (chars/s)                reference (chars/s)      boundary F1, ICU vs ref
-=====  ===========================  =======================  ==========================
-zh     1.36 M                       jieba 0.27 M             0.922
-ja     2.23 M                       MeCab+UniDic 0.71 M      0.924
-th     5.96 M                       PyThaiNLP newmm 0.64 M   0.894
-=====  ===========================  =======================  ==========================
+=====  ==============  ==============================  =====================
+lang   ICU chars/s     reference chars/s               boundary F1 vs ref
+=====  ==============  ==============================  =====================
+zh     2.45 M          jieba 0.42: 0.32 M              0.922
+ja     2.44 M          MeCab + UniDic (fugashi) 0.73 M 0.924
+th     6.31 M          PyThaiNLP newmm: 0.59 M         0.894
+=====  ==============  ==============================  =====================
 
 ICU agrees with each reference at about the level at which segmentation standards themselves
-disagree (what is "one word" in Chinese or Thai differs between treebanks), is 3-9x faster, handles
+disagree (what is "one word" in Chinese or Thai differs between treebanks), is 3-11x faster, handles
 mixed-script documents in one pass (a Japanese page quoting English), and is one dependency instead
 of three with their own dictionaries. For spaced scripts ICU runs at 10-13 M chars/s and keeps
 "don't", "l'homme" and "3.14" whole, which a ``\\w+`` regex splits.
