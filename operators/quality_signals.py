@@ -12,7 +12,8 @@ be re-derived from the output later (``pipelines/derive_thresholds.py``).
 2. Length, symbols, stop words, lines
    * ``word_count``, ``mean_word_length`` (characters per word, as segmented by :mod:`operators.words`).
    * ``symbol_ratio`` (punctuation and symbols), ``digit_ratio``: per non-space character.
-   * ``alpha_word_ratio``: words with at least one letter (Gopher's 80 % rule).
+   * ``alpha_word_ratio``: words with letters, i.e. not numbers (Gopher's 80 % rule; ICU's word
+     status tells them apart).
    * ``stop_word_ratio``: words (lowercased) on the language's stop-word list.
    * ``short_line_ratio``: non-empty lines with at most ``SHORT_LINE_WORDS`` words (FineWeb counts
      lines of at most 30 characters, about five English words; counting words keeps the rule
@@ -42,7 +43,7 @@ from typing import Dict, FrozenSet, List, Optional, Sequence, Tuple
 import numpy as np
 from ftfy.badness import badness
 
-from operators.words import word_spans, words
+from operators.words import is_letter_word, segment, words
 
 SHORT_LINE_WORDS = 5
 TOP_NGRAMS = (2, 3, 4)
@@ -231,14 +232,14 @@ def compute_signals(text: str, lang: str, lists: LanguageLists) -> Dict[str, flo
     out["mojibake_per_kchar"] = 1000.0 * mojibake_count(text) / max(len(text), 1) if not text.isascii() else 0.0
 
     # Words.
-    spans = word_spans(text, lang)
+    spans, statuses = segment(text, lang)
     word_list = [text[s:e] for s, e in spans]
     lowered = [w.lower() for w in word_list]
     n_words = len(word_list)
     lengths = np.fromiter((e - s for s, e in spans), dtype=np.int64, count=n_words)
     out["word_count"] = float(n_words)
     out["mean_word_length"] = float(lengths.mean()) if n_words else 0.0
-    out["alpha_word_ratio"] = (sum(1 for w in word_list if not w.isdigit() and any(c.isalpha() for c in w)) / n_words) if n_words else 0.0
+    out["alpha_word_ratio"] = (sum(1 for s in statuses if is_letter_word(s)) / n_words) if n_words else 0.0
     out["stop_word_ratio"] = (sum(1 for w in lowered if w in lists.stop_words) / n_words) if n_words else 0.0
     hits = lists.blocklist.count(lowered) if lists.blocklist is not None else 0
     out["blocklist_ratio"] = hits / n_words if n_words else 0.0

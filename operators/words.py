@@ -37,6 +37,7 @@ import icu
 # ICU rule statuses (ubrk.h): [0, 100) = none (spaces, punctuation), 100.. = number, 200.. = letter,
 # 300.. = kana, 400.. = ideographic.
 _FIRST_WORD_STATUS = 100
+_FIRST_LETTER_STATUS = 200
 
 # ICU locale per target language where the default rules need a hint; dictionaries for zh/ja/th are
 # chosen by script, so the locale matters little, but it is passed for completeness.
@@ -58,39 +59,44 @@ def _iterator(lang: str) -> "icu.BreakIterator":
     return it
 
 
-def word_spans(text: str, lang: str) -> List[Tuple[int, int]]:
-    """``(start, end)`` offsets (Python string indices) of the words of ``text``."""
+def segment(text: str, lang: str) -> Tuple[List[Tuple[int, int]], List[int]]:
+    """Word ``(start, end)`` offsets (Python string indices) and their ICU rule statuses.
+
+    Status 100-199: a number; 200 and above: a word with letters (200 letter, 300 kana, 400 ideographic).
+    """
     if not text:
-        return []
+        return [], []
     it = _iterator(lang)
     it.setText(text)
-    spans: List[Tuple[int, int]] = []
-    start = it.first()
     # ICU reports UTF-16 offsets; they equal Python indices only when the text has no astral characters.
+    index_of = None
     if not text.isascii() and _ASTRAL.search(text):
-        return _word_spans_astral(text, it)
-    for end in it:
-        if it.getRuleStatus() >= _FIRST_WORD_STATUS:
-            spans.append((start, end))
-        start = end
-    return spans
-
-
-def _word_spans_astral(text: str, it: "icu.BreakIterator") -> List[Tuple[int, int]]:
-    """Like :func:`word_spans` for text with characters outside the BMP (emoji, rare CJK)."""
-    utf16_to_index = []
-    for index, ch in enumerate(text):
-        utf16_to_index.append(index)
-        if ord(ch) > 0xFFFF:
-            utf16_to_index.append(index)
-    utf16_to_index.append(len(text))
+        index_of = []
+        for index, ch in enumerate(text):
+            index_of.append(index)
+            if ord(ch) > 0xFFFF:
+                index_of.append(index)
+        index_of.append(len(text))
     spans: List[Tuple[int, int]] = []
+    statuses: List[int] = []
     start = it.first()
     for end in it:
-        if it.getRuleStatus() >= _FIRST_WORD_STATUS:
-            spans.append((utf16_to_index[start], utf16_to_index[end]))
+        status = it.getRuleStatus()
+        if status >= _FIRST_WORD_STATUS:
+            spans.append((start, end) if index_of is None else (index_of[start], index_of[end]))
+            statuses.append(status)
         start = end
-    return spans
+    return spans, statuses
+
+
+def is_letter_word(status: int) -> bool:
+    """True for the status of a word made of letters, kana or ideographs (not a number)."""
+    return status >= _FIRST_LETTER_STATUS
+
+
+def word_spans(text: str, lang: str) -> List[Tuple[int, int]]:
+    """``(start, end)`` offsets (Python string indices) of the words of ``text``."""
+    return segment(text, lang)[0]
 
 
 def words(text: str, lang: str) -> List[str]:
@@ -102,4 +108,4 @@ def icu_version() -> str:
     return icu.ICU_VERSION
 
 
-__all__ = ["words", "word_spans", "icu_version"]
+__all__ = ["words", "word_spans", "segment", "is_letter_word", "icu_version"]
