@@ -92,3 +92,19 @@ def require_file(key: str, path: str) -> str:
     if not os.path.isfile(path):
         raise ConfigError(f"{key}: file not found: {path}")
     return path
+
+
+def read_yaml_mapping(key: str, path: str) -> dict:
+    """The top-level mapping of a YAML file; a missing file or bad YAML is a ConfigError naming ``key``."""
+    import yaml
+
+    try:
+        with open(path, encoding="utf-8") as handle:
+            data = yaml.safe_load(handle) or {}
+    except FileNotFoundError:
+        raise ConfigError(f"{key}: file not found: {path}") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{key} {path}: not valid YAML: {exc}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{key} {path}: expected a mapping at the top level")
+    return data

@@ -22,10 +22,9 @@ from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional
 
 import pyarrow as pa
-import yaml
 
 from operators.base import Operator, Outcome
-from operators.config_check import ConfigError
+from operators.config_check import ConfigError, read_yaml_mapping
 from operators.model_cache import cached
 from operators.quality_signals import SIGNALS, Blocklist, LanguageLists, compute_signals
 from operators.quality_thresholds import Thresholds, check_thresholds, failing_rule, resolve
@@ -83,14 +82,8 @@ class QualityConfig:
 
 def load_thresholds_file(path: str) -> Dict[str, Thresholds]:
     """The ``quality.thresholds`` mapping of a thresholds YAML, validated (errors name file and key)."""
-    try:
-        with open(path, encoding="utf-8") as handle:
-            data = yaml.safe_load(handle) or {}
-    except FileNotFoundError:
-        raise ConfigError(f"quality.thresholds_file: file not found: {path}") from None
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"quality.thresholds_file {path}: not valid YAML: {exc}") from None
-    if not isinstance(data, dict) or not isinstance(data.get("quality"), dict) or "thresholds" not in data["quality"]:
+    data = read_yaml_mapping("quality.thresholds_file", path)
+    if not isinstance(data.get("quality"), dict) or "thresholds" not in data["quality"]:
         raise ConfigError(f"quality.thresholds_file {path}: expected a mapping quality.thresholds")
     unknown = sorted(set(data["quality"]) - {"thresholds", "provenance"})
     if unknown:

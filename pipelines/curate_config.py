@@ -9,9 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Optional
 
-import yaml
 
-from operators.config_check import ConfigError, build
+from operators.config_check import ConfigError, build, read_yaml_mapping
 from operators.extract import ExtractConfig
 from operators.langid import LanguageIdConfig
 from operators.quality_filter import QualityConfig
@@ -67,17 +66,7 @@ class CurateConfig:
 
 
 def load_config(path: Optional[str]) -> CurateConfig:
-    data = {}
-    if path:
-        try:
-            with open(path, encoding="utf-8") as handle:
-                data = yaml.safe_load(handle) or {}
-        except FileNotFoundError:
-            raise ConfigError(f"--config: file not found: {path}") from None
-        except yaml.YAMLError as exc:
-            raise ConfigError(f"--config {path}: not valid YAML: {exc}") from None
-        if not isinstance(data, dict):
-            raise ConfigError(f"--config {path}: expected a mapping at the top level")
+    data = read_yaml_mapping("--config", path) if path else {}
     config = build(CurateConfig, data)
     config.check_files()
     return config

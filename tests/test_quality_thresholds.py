@@ -53,16 +53,18 @@ def test_bad_threshold_file_is_one_error_naming_the_key(tmp_path, body, key):
         load_config(str(config))
 
 
-def test_bad_inline_thresholds_and_missing_file_fail_before_work(tmp_path):
+@pytest.mark.parametrize(
+    "body, message",
+    [
+        ("quality:\n  thresholds:\n    de:\n      min_stop_word_ratio: true\n", r"quality\.thresholds\.de\.min_stop_word_ratio"),
+        ("quality:\n  thresholds_file: /nonexistent/t.yaml\n", r"quality\.thresholds_file: file not found: /nonexistent/t\.yaml"),
+        ("quality:\n  mode: strict\n", r"quality\.mode"),
+    ],
+)
+def test_bad_quality_config_fails_before_work(tmp_path, body, message):
     config = tmp_path / "curate.yaml"
-    config.write_text("quality:\n  thresholds:\n    de:\n      min_stop_word_ratio: true\n")
-    with pytest.raises(ConfigError, match=r"quality\.thresholds\.de\.min_stop_word_ratio"):
-        load_config(str(config))
-    config.write_text("quality:\n  thresholds_file: /nonexistent/t.yaml\n")
-    with pytest.raises(ConfigError, match=r"quality\.thresholds_file: file not found: /nonexistent/t\.yaml"):
-        load_config(str(config))
-    config.write_text("quality:\n  mode: strict\n")
-    with pytest.raises(ConfigError, match=r"quality\.mode"):
+    config.write_text(body)
+    with pytest.raises(ConfigError, match=message):
         load_config(str(config))
 
 
