@@ -5,12 +5,30 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+# KenLM's lmplz and build_binary, built once per machine from the kenlm sdist (outside the checkout, so
+# fresh clones and CI runs on the same machine reuse it).
+KENLM_VERSION := 0.3.0
+KENLM_HOME ?= $(HOME)/.cache/marco-curation/kenlm-$(KENLM_VERSION)
+export KENLM_BIN ?= $(KENLM_HOME)/bin
+KENLM_APT := libboost-program-options-dev libboost-system-dev libboost-thread-dev libboost-test-dev libeigen3-dev zlib1g-dev libbz2-dev liblzma-dev
 export RAY_AUTH_MODE ?= disabled
 export OMP_NUM_THREADS ?= 1
 
-.PHONY: setup demo test bench clean
+.PHONY: setup demo test bench clean kenlm
 
-setup: $(STAMP)
+setup: $(STAMP) kenlm
+
+kenlm: $(KENLM_BIN)/lmplz
+
+$(KENLM_BIN)/lmplz:
+	dpkg -s $(KENLM_APT) >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq --no-install-recommends $(KENLM_APT))
+	rm -rf $(KENLM_HOME)/src && mkdir -p $(KENLM_HOME)/src $(KENLM_BIN)
+	$(PYTHON) -m pip download -q --no-deps kenlm==$(KENLM_VERSION) -d $(KENLM_HOME)/src
+	tar -xzf $(KENLM_HOME)/src/kenlm-$(KENLM_VERSION).tar.gz -C $(KENLM_HOME)/src
+	cmake -S $(KENLM_HOME)/src/kenlm-$(KENLM_VERSION) -B $(KENLM_HOME)/src/build -DCMAKE_BUILD_TYPE=Release >/dev/null
+	$(MAKE) -s -C $(KENLM_HOME)/src/build -j2 lmplz build_binary >/dev/null
+	cp $(KENLM_HOME)/src/build/bin/build_binary $(KENLM_HOME)/src/build/bin/lmplz $(KENLM_BIN)/
+	rm -rf $(KENLM_HOME)/src
 
 $(STAMP): pyproject.toml Makefile
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)

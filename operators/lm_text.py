@@ -1,0 +1,86 @@
+"""Text as the KenLM models see it: CCNet-style normalization, then words, one line at a time.
+
+Training (``pipelines/train_kenlm.py``) and scoring (:mod:`operators.perplexity`) both go through
+:func:`lm_tokens`, so a model never sees text prepared differently from what it was trained on.
+
+Normalization, after cc_net's ``text_normalizer.normalize`` (accent, case, numbers, punctuation):
+
+* lowercase;
+* accents removed from Latin and Greek letters (NFD, drop the combining marks). cc_net strips every
+  combining mark, which turns Cyrillic й into и and removes the vowel signs of Devanagari, Bengali,
+  Thai or Arabic, merging different words; we keep marks on other scripts (``strip_all_accents=True``
+  gives cc_net's behaviour, for cc_net's published models);
+* every decimal digit (any script) becomes 0;
+* Unicode punctuation is mapped to ASCII (，→ , 。→ . «» “” → " and so on) and control characters
+  are removed.
+
+Then :func:`operators.words.words` segments the line (ICU; dictionaries for zh, ja, th), so one
+token is one word in every language. A line with no words is skipped.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from typing import Iterator, List
+
+from operators.words import words
+
+# cc_net's punctuation map, extended to the CJK, Arabic and Devanagari marks of our languages.
+_PUNCT = {
+    "，": ",", "、": ",", "。": ".", "．": ".", "！": "!", "？": "?", "：": ":", "；": ";", "（": "(", "）": ")",
+    "「": '"', "」": '"', "『": '"', "』": '"', "【": "[", "】": "]", "《": '"', "》": '"', "〈": '"', "〉": '"',
+    "“": '"', "”": '"', "„": '"', "«": '"', "»": '"', "‘": "'", "’": "'", "‚": "'", "‹": "'", "›": "'",
+    "–": "-", "—": "-", "―": "-", "…": "...", "؟": "?", "،": ",", "؛": ";", "۔": ".", "।": ".", "॥": ".",
+    "\u00a0": " ", "\u3000": " ",
+}
+_ACCENTED_SCRIPTS_END = 0x0400  # Latin and Greek (with their supplements) sit below Cyrillic.
+_TABLE = None
+
+
+def _translation_table() -> dict:
+    global _TABLE
+    if _TABLE is None:
+        table = {ord(k): v for k, v in _PUNCT.items()}
+        for cp in list(range(0x00, 0x20)) + list(range(0x7F, 0xA0)):
+            if chr(cp) not in "\t\n":
+                table[cp] = None
+        _TABLE = table
+    return _TABLE
+
+
+def _strip_accents(text: str, every_script: bool = False) -> str:
+    if text.isascii():
+        return text
+    out: List[str] = []
+    for ch in unicodedata.normalize("NFD", text):
+        if unicodedata.category(ch) == "Mn" and (every_script or (out and ord(out[-1][-1]) < _ACCENTED_SCRIPTS_END)):
+            continue
+        out.append(ch)
+    return unicodedata.normalize("NFC", "".join(out))
+
+
+def _zero_digits(text: str) -> str:
+    if text.isascii():
+        return "".join("0" if c.isdigit() else c for c in text) if any(c.isdigit() for c in text) else text
+    return "".join("0" if unicodedata.category(c) == "Nd" else c for c in text)
+
+
+def normalize(line: str, strip_all_accents: bool = False) -> str:
+    """One line normalized as cc_net does (see the module docstring for the differences)."""
+    return _zero_digits(_strip_accents(line.lower().translate(_translation_table()), strip_all_accents))
+
+
+def lm_tokens(line: str, lang: str) -> List[str]:
+    """The tokens of one line as the language model sees them."""
+    return words(normalize(line), lang)
+
+
+def lm_lines(text: str, lang: str) -> Iterator[str]:
+    """Each non-empty line of ``text`` as a space-joined token string (the LM's input format)."""
+    for line in text.split("\n"):
+        tokens = lm_tokens(line, lang)
+        if tokens:
+            yield " ".join(tokens)
+
+
+__all__ = ["normalize", "lm_tokens", "lm_lines"]
