@@ -39,12 +39,16 @@ class Outcome:
 
     table: pa.Table
     reasons: Optional[Sequence[Reason]] = None
+    # Optional per-row notes on rows that are kept (e.g. "ppl:no_model": kept without a score);
+    # the runner counts them, so a pass-through is never silent.
+    notes: Optional[Sequence[Optional[str]]] = None
 
     def __post_init__(self) -> None:
-        if self.reasons is not None and len(self.reasons) != self.table.num_rows:
-            raise ValueError(
-                f"operator returned {len(self.reasons)} reasons for {self.table.num_rows} rows"
-            )
+        for name, values in (("reasons", self.reasons), ("notes", self.notes)):
+            if values is not None and len(values) != self.table.num_rows:
+                raise ValueError(
+                    f"operator returned {len(values)} {name} for {self.table.num_rows} rows"
+                )
 
 
 class Operator(ABC):

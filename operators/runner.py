@@ -25,7 +25,16 @@ _MAX_LOGGED_ERRORS = 5
 
 
 class StatsSink(Protocol):
-    def add(self, name: str, docs_in: int, docs_out: int, dropped: dict, by_language: Optional[dict] = None) -> None: ...
+    def add(self, name: str, docs_in: int, docs_out: int, dropped: dict, by_language: Optional[dict] = None,
+            noted: Optional[dict] = None) -> None: ...
+
+
+def _noted(outcome: Outcome) -> Counter:
+    """Counts of the notes on kept rows."""
+    if outcome.notes is None:
+        return Counter()
+    reasons = outcome.reasons if outcome.reasons is not None else [None] * len(outcome.notes)
+    return Counter(note for note, reason in zip(outcome.notes, reasons) if note is not None and reason is None)
 
 
 def error_reason(operator_name: str) -> str:
@@ -104,9 +113,10 @@ class OperatorRunner:
         doc_id = batch.column("id")[0].as_py() if "id" in batch.column_names and batch.num_rows else None
         log.warning("%s failed on document %s: %r", self.name, doc_id, exc, exc_info=exc)
 
-    def _process_row_by_row(self, batch: pa.Table) -> tuple[pa.Table, Counter, Optional[dict]]:
+    def _process_row_by_row(self, batch: pa.Table) -> tuple[pa.Table, Counter, Optional[dict], Counter]:
         kept: List[pa.Table] = []
         dropped: Counter = Counter()
+        noted: Counter = Counter()
         by_language: Optional[dict] = None
         for i in range(batch.num_rows):
             row = batch.slice(i, 1)
@@ -122,10 +132,11 @@ class OperatorRunner:
                 continue
             kept.append(table)
             dropped.update(row_dropped)
+            noted.update(_noted(outcome))
             by_language = _merge_language_counts(by_language, _language_counts(outcome))
         if not kept:
-            return batch.slice(0, 0), dropped, by_language
-        return pa.concat_tables(kept, promote_options="permissive"), dropped, by_language
+            return batch.slice(0, 0), dropped, by_language, noted
+        return pa.concat_tables(kept, promote_options="permissive"), dropped, by_language, noted
 
     def __call__(self, batch: pa.Table) -> pa.Table:
         self._ensure_setup()
@@ -134,14 +145,16 @@ class OperatorRunner:
         try:
             outcome = self._process_checked(batch)
             table, dropped = _keep_rows(outcome)
-            by_language = _language_counts(outcome)
+            by_language, noted = _language_counts(outcome), _noted(outcome)
         except Exception:
-            table, dropped, by_language = self._process_row_by_row(batch)
+            table, dropped, by_language, noted = self._process_row_by_row(batch)
         if self.sink is not None:
-            if by_language is None:
-                self.sink.add(self.name, batch.num_rows, table.num_rows, dict(dropped))
-            else:
-                self.sink.add(self.name, batch.num_rows, table.num_rows, dict(dropped), by_language)
+            extra = {}
+            if by_language is not None:
+                extra["by_language"] = by_language
+            if noted:
+                extra["noted"] = dict(noted)
+            self.sink.add(self.name, batch.num_rows, table.num_rows, dict(dropped), **extra)
         return table
 
 

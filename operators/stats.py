@@ -7,7 +7,8 @@ One source, several sinks: the runner records into a :class:`PipelineStats`; the
                     "by_language": {lang: {"docs_in", "docs_out", "dropped"}}}, ...],
      "kept_per_language": {lang: count}}
 
-``by_language`` is present for operators that see a ``lang`` column (language ID and later steps).
+``by_language`` is present for operators that see a ``lang`` column (language ID and later steps);
+``noted`` counts kept documents an operator flagged (``ppl:no_model``: kept without a perplexity).
 
 Invariant (checked by :meth:`OperatorStats.check`): ``docs_in - docs_out == sum(dropped)``.
 Modelled on datatrove's ``utils/stats.py`` (mergeable, JSON round trip).
@@ -32,12 +33,14 @@ class OperatorStats:
     docs_out: int = 0
     dropped: Counter = field(default_factory=Counter)
     by_language: Dict[str, "OperatorStats"] = field(default_factory=dict)
+    noted: Counter = field(default_factory=Counter)
 
     def add(self, docs_in: int, docs_out: int, dropped: Mapping[str, int],
-            by_language: Optional[LanguageCounts] = None) -> None:
+            by_language: Optional[LanguageCounts] = None, noted: Optional[Mapping[str, int]] = None) -> None:
         self.docs_in += docs_in
         self.docs_out += docs_out
         self.dropped.update({k: v for k, v in dropped.items() if v})
+        self.noted.update({k: v for k, v in (noted or {}).items() if v})
         for lang, (lang_in, lang_out, lang_dropped) in (by_language or {}).items():
             if lang not in self.by_language:
                 self.by_language[lang] = OperatorStats(lang)
@@ -62,6 +65,8 @@ class OperatorStats:
             "docs_out": self.docs_out,
             "dropped": dict(sorted(self.dropped.items())),
         }
+        if self.noted:
+            data["noted"] = dict(sorted(self.noted.items()))
         if self.by_language:
             data["by_language"] = {
                 lang: {k: v for k, v in stats.to_dict().items() if k != "name"}
@@ -85,15 +90,15 @@ class PipelineStats:
         return self._ops[name]
 
     def add(self, name: str, docs_in: int, docs_out: int, dropped: Mapping[str, int],
-            by_language: Optional[LanguageCounts] = None) -> None:
-        self.operator(name).add(docs_in, docs_out, dropped, by_language)
+            by_language: Optional[LanguageCounts] = None, noted: Optional[Mapping[str, int]] = None) -> None:
+        self.operator(name).add(docs_in, docs_out, dropped, by_language, noted)
 
     def add_kept(self, per_language: Mapping[str, int]) -> None:
         self.kept_per_language.update({k: v for k, v in per_language.items() if v})
 
     def merge(self, other: "PipelineStats") -> "PipelineStats":
         for op in other.operators:
-            self.add(op.name, op.docs_in, op.docs_out, op.dropped, op.language_counts())
+            self.add(op.name, op.docs_in, op.docs_out, op.dropped, op.language_counts(), op.noted)
         self.add_kept(other.kept_per_language)
         return self
 
@@ -119,7 +124,7 @@ class PipelineStats:
                 lang: (c["docs_in"], c["docs_out"], c.get("dropped", {}))
                 for lang, c in op.get("by_language", {}).items()
             }
-            stats.add(op["name"], op["docs_in"], op["docs_out"], op.get("dropped", {}), by_language)
+            stats.add(op["name"], op["docs_in"], op["docs_out"], op.get("dropped", {}), by_language, op.get("noted"))
         stats.add_kept(data.get("kept_per_language", {}))
         return stats
 
@@ -131,6 +136,8 @@ class PipelineStats:
         lines = [f"{'operator':<22}{'docs_in':>10}{'docs_out':>10}{'dropped':>10}  reasons"]
         for op in self.operators:
             reasons = ", ".join(f"{r}={n}" for r, n in sorted(op.dropped.items(), key=lambda rn: (-rn[1], rn[0])))
+            if op.noted:
+                reasons += "; kept but noted: " + ", ".join(f"{r}={n}" for r, n in sorted(op.noted.items()))
             lines.append(
                 f"{op.name:<22}{op.docs_in:>10}{op.docs_out:>10}"
                 f"{sum(op.dropped.values()):>10}  {reasons}"

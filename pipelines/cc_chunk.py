@@ -1,6 +1,7 @@
 """Curating one chunk of WARC/WET files, in-process or on Ray Data, with the same operators.
 
-Pipeline order: read → URL filter → extract → language ID → quality filter → write. The URL filter runs before
+Pipeline order: read → URL filter → extract → language ID → quality filter → perplexity (when
+``perplexity.model_dir`` is set) → write. The URL filter runs before
 extraction, as the paper puts it (§3.1.1), "to avoid subsequent computationally expensive processing":
 a blocked URL costs nothing to drop, while extraction is ~75 % of the CPU time.
 
@@ -18,6 +19,7 @@ import pyarrow as pa
 
 from operators.extract import TrafilaturaExtractor
 from operators.langid import LanguageIdFilter
+from operators.perplexity import PerplexityFilter
 from operators.quality_filter import QualityFilter
 from operators.runner import OperatorRunner, SourceRunner, run_in_process
 from operators.stats import PipelineStats
@@ -37,6 +39,8 @@ def build_steps(config: CurateConfig, sink):
         OperatorRunner(LanguageIdFilter(config.langid), sink),
         OperatorRunner(QualityFilter(config.quality), sink),
     ]
+    if config.perplexity.enabled:
+        operators.append(OperatorRunner(PerplexityFilter(config.perplexity), sink))
     return source, operators
 
 

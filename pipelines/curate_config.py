@@ -13,6 +13,7 @@ from typing import Optional
 from operators.config_check import ConfigError, build, read_yaml_mapping
 from operators.extract import ExtractConfig
 from operators.langid import LanguageIdConfig
+from operators.perplexity import PerplexityConfig
 from operators.quality_filter import QualityConfig
 from operators.url_filter import UrlFilterConfig
 from operators.warc_reader import WarcReaderConfig
@@ -55,6 +56,7 @@ class CurateConfig:
     extract: ExtractConfig = field(default_factory=ExtractConfig)
     langid: LanguageIdConfig = field(default_factory=LanguageIdConfig)
     quality: QualityConfig = field(default_factory=QualityConfig)
+    perplexity: PerplexityConfig = field(default_factory=PerplexityConfig)
     output: OutputConfig = field(default_factory=OutputConfig)
     ray: RayConfig = field(default_factory=RayConfig)
 
@@ -63,6 +65,7 @@ class CurateConfig:
         self.url_filter.check_files()
         self.langid.check_files()
         self.quality.check_files()
+        self.perplexity.check_files()
 
 
 def load_config(path: Optional[str]) -> CurateConfig:

@@ -31,8 +31,9 @@ class StatsCollector:
     def __init__(self) -> None:
         self._chunks = defaultdict(PipelineStats)
 
-    def add(self, chunk: str, name: str, docs_in: int, docs_out: int, dropped: dict, by_language=None) -> None:
-        self._chunks[chunk].add(name, docs_in, docs_out, dropped, by_language)
+    def add(self, chunk: str, name: str, docs_in: int, docs_out: int, dropped: dict, by_language=None,
+            noted=None) -> None:
+        self._chunks[chunk].add(name, docs_in, docs_out, dropped, by_language, noted)
 
     def pop(self, chunk: str) -> dict:
         return self._chunks.pop(chunk, PipelineStats()).to_dict()
@@ -44,10 +45,10 @@ class RayStatsSink:
         self.chunk = chunk
         self.pipeline = pipeline
 
-    def add(self, name: str, docs_in: int, docs_out: int, dropped: dict, by_language=None) -> None:
+    def add(self, name: str, docs_in: int, docs_out: int, dropped: dict, by_language=None, noted=None) -> None:
         import ray
 
-        ray.get(self.collector.add.remote(self.chunk, name, docs_in, docs_out, dropped, by_language))
+        ray.get(self.collector.add.remote(self.chunk, name, docs_in, docs_out, dropped, by_language, noted))
         try:
             self._metrics(name, docs_in, docs_out, dropped)
         except Exception:  # metrics are a view; never fail the pipeline over them

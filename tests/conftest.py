@@ -26,3 +26,21 @@ def ray_local():
     )
     yield ray
     ray.shutdown()
+
+
+@pytest.fixture(scope="session")
+def reference_lms(tmp_path_factory):
+    """KenLM models for the 29 languages trained on shared/data (about 15 s), with held-out text."""
+    from pipelines.train_kenlm import kenlm_tool
+    from pipelines.train_reference_lms import train_all
+    from tests.shared_data import shared_path
+
+    data = shared_path("ntrex128").parent
+    shared_path("mono_leipzig_lingua")
+    try:
+        kenlm_tool("lmplz")
+    except Exception as exc:  # the setup command builds it; say so instead of failing obscurely
+        pytest.fail(f"{exc}")
+    output = tmp_path_factory.mktemp("kenlm")
+    train_all(str(data), str(output))
+    return str(output)
