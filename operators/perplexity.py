@@ -3,10 +3,11 @@
 "We utilize the KenLM library to evaluate a vast array of web documents. Documents with perplexity
 scores largely above average are subsequently removed."
 
-* Models: ``<model_dir>/<lang>.arpa.bin`` (or ``.arpa``), trained by ``pipelines/train_kenlm.py`` on
-  text prepared by :mod:`operators.lm_text`; or cc_net's published models, ``<lang>.arpa.bin`` plus
-  ``<lang>.sp.model``: when the SentencePiece model is present, lines are normalized cc_net's way and
-  tokenized with it instead of ICU words. Loaded once per worker process.
+* Models: ``<model_dir>/<lang>.arpa.bin`` (or ``.arpa``), with ``<lang>.sp.model`` when the model is
+  over SentencePiece pieces. Ours come from ``pipelines/train_kenlm.py`` and carry a model card
+  (``<lang>.card.json``) that names the text preparation; a model without a card is taken to be one
+  of cc_net's published models, whose text is normalized cc_net's way (every accent stripped).
+  Without ``<lang>.sp.model`` the model is over ICU words. Loaded once per worker process.
 * Score, as cc_net's ``DocLM``: for every non-empty line, ``log10 P(line)`` with sentence boundaries
   and its length in tokens + 1 (the end of sentence); ``ppl = 10 ** (-sum(log10 P) / sum(length))``.
 * Cutoffs per language in ``<model_dir>/cutoffs.yaml`` (``pipelines/derive_ppl_cutoffs.py``):
@@ -105,11 +106,13 @@ def load_cutoffs(model_dir: str) -> Dict[str, Dict[str, float]]:
 class LanguageModel:
     """One language's KenLM model and how its input is prepared."""
 
-    def __init__(self, path: str, lang: str, sentencepiece_path: Optional[str] = None) -> None:
+    def __init__(self, path: str, lang: str, sentencepiece_path: Optional[str] = None,
+                 ccnet_normalization: bool = False) -> None:
         import kenlm
 
         self.lang = lang
         self.model = kenlm.Model(path)
+        self.ccnet_normalization = ccnet_normalization
         self.sentencepiece = None
         if sentencepiece_path:
             import sentencepiece
@@ -121,8 +124,8 @@ class LanguageModel:
             return list(lm_lines("\n".join(line[:max_line_chars] for line in text.split("\n")), self.lang))
         prepared = []
         for line in text.split("\n"):
-            line = normalize(line[:max_line_chars], strip_all_accents=True).strip()
-            if line:
+            line = " ".join(normalize(line[:max_line_chars], strip_all_accents=self.ccnet_normalization).split())
+            if any(ch.isalnum() for ch in line):  # a line of punctuation only is not text to score
                 prepared.append(" ".join(self.sentencepiece.encode(line, out_type=str)))
         return prepared
 
@@ -144,7 +147,8 @@ def load_language_model(model_dir: str, lang: str) -> Optional[LanguageModel]:
     if path is None:
         return None
     sp_path = os.path.join(model_dir, f"{lang}.sp.model")
-    return cached(("kenlm", path), lambda: LanguageModel(path, lang, sp_path if os.path.isfile(sp_path) else None))
+    ccnet = not os.path.isfile(os.path.join(model_dir, f"{lang}.card.json"))
+    return cached(("kenlm", path), lambda: LanguageModel(path, lang, sp_path if os.path.isfile(sp_path) else None, ccnet))
 
 
 def bucket(ppl: float, cutoffs: Dict[str, float]) -> str:

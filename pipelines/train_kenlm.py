@@ -2,13 +2,24 @@
 
     python pipelines/train_kenlm.py --lang de --input de_sentences.txt more.txt --output models/kenlm
 
-Each input line is normalized and segmented exactly as the filter will score it
-(:func:`operators.lm_text.lm_tokens`: lowercase, Latin/Greek accents removed, digits -> 0, ASCII
-punctuation, ICU words), then ``lmplz`` estimates a modified-Kneser-Ney model of ``--order``
-(default 5, as cc_net) with its memory bounded by ``--memory`` (``lmplz -S``; never lmplz's default of
+Each input line is normalized exactly as the filter will score it (:func:`operators.lm_text.normalize`:
+lowercase, Latin/Greek accents removed, digits -> 0, ASCII punctuation) and cut into tokens by
+``--unit``:
+
+* ``sentencepiece`` (default): a SentencePiece unigram model trained here on the same lines and
+  saved as ``<lang>.sp.model``, the layout of cc_net's models. Its vocabulary is 1,000 pieces plus the
+  characters that cover 99.95 % of the text (so Chinese and Japanese get one piece per common
+  character). Measured on held-out Leipzig + NTREX text with models trained on ~50k words per
+  language, subwords separate clean text from word-shuffled text in 98-100 % of sentences where ICU
+  words manage only 85-94 % (most held-out words are unseen), and from character-garbled text in
+  99-100 %; larger vocabularies (2,000+) lose the garbled cases, since perplexity is per token.
+* ``words``: ICU words (:mod:`operators.words`), for large training corpora.
+
+``lmplz`` then estimates a modified-Kneser-Ney model of ``--order`` (default 6 for subwords, 5 for
+words as cc_net) with its memory bounded by ``--memory`` (``lmplz -S``; never lmplz's default of
 80 % of RAM), and ``build_binary`` turns the ARPA file into ``<lang>.arpa.bin``. A model card
-``<lang>.card.json`` records the order, token and vocabulary counts, the sources and how text was
-prepared.
+``<lang>.card.json`` records the unit, order, token and vocabulary counts, the sources and how text
+was prepared.
 
 lmplz and build_binary come from ``make kenlm`` (built from the kenlm sdist into
 ``$KENLM_BIN``, default ``~/.cache/marco-curation/kenlm-0.3.0/bin``) or from ``--kenlm-bin`` / PATH.
@@ -25,14 +36,17 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from typing import Dict, List, Optional, Sequence
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from operators.config_check import ConfigError  # noqa: E402
-from operators.lm_text import lm_tokens  # noqa: E402
+from operators.lm_text import lm_tokens, normalize  # noqa: E402
 from operators.words import icu_version  # noqa: E402
 
+# The kenlm query module from PyPI is compiled for orders up to 6 (KENLM_MAX_ORDER).
+MAX_ORDER = 6
 DEFAULT_KENLM_BIN = os.path.join(os.path.expanduser("~"), ".cache", "marco-curation", "kenlm-0.3.0", "bin")
 
 
@@ -47,39 +61,90 @@ def kenlm_tool(name: str, kenlm_bin: Optional[str] = None) -> str:
     raise ConfigError(f"--kenlm-bin: {name} not found (looked in --kenlm-bin, $KENLM_BIN, {DEFAULT_KENLM_BIN}, PATH); run `make kenlm`")
 
 
-def prepare_corpus(inputs: Sequence[str], lang: str, out_path: str) -> Dict[str, int]:
-    """Normalized, segmented lines of ``inputs`` into ``out_path``; counts of lines, tokens, types."""
+UNITS = ("sentencepiece", "words")
+DEFAULT_ORDER = {"sentencepiece": 6, "words": 5}
+SENTENCEPIECE_BASE_VOCABULARY = 1000
+CHARACTER_COVERAGE = 0.9995
+
+
+def _normalized_lines(inputs: Sequence[str]) -> List[str]:
+    lines = []
+    for path in inputs:
+        with open(path, encoding="utf-8", errors="replace") as handle:
+            lines += [n for n in (" ".join(normalize(raw).split()) for raw in handle) if n]
+    return lines
+
+
+def sentencepiece_vocabulary_size(lines: Sequence[str]) -> int:
+    """1,000 pieces plus the characters needed to cover 99.95 % of the text."""
+    counts = Counter(ch for line in lines for ch in line if not ch.isspace())
+    total, covered, needed = sum(counts.values()), 0, 0
+    for _, n in counts.most_common():
+        if covered >= CHARACTER_COVERAGE * total:
+            break
+        covered += n
+        needed += 1
+    return SENTENCEPIECE_BASE_VOCABULARY + needed
+
+
+def train_sentencepiece(lines: Sequence[str], model_prefix: str) -> int:
+    import sentencepiece
+
+    vocabulary = sentencepiece_vocabulary_size(lines)
+    sentencepiece.SentencePieceTrainer.train(
+        sentence_iterator=iter(lines), model_prefix=model_prefix, vocab_size=vocabulary,
+        model_type="unigram", character_coverage=CHARACTER_COVERAGE, hard_vocab_limit=False,
+        minloglevel=2, num_threads=1,
+    )
+    return vocabulary
+
+
+def prepare_corpus(inputs: Sequence[str], lang: str, out_path: str, unit: str, output_dir: str) -> Dict[str, int]:
+    """Tokenized lines of ``inputs`` into ``out_path``; counts of lines, tokens, types."""
     lines = tokens = 0
     vocabulary = set()
+    normalized = _normalized_lines(inputs)
+    encode = None
+    if unit == "sentencepiece":
+        import sentencepiece
+
+        prefix = os.path.join(output_dir, lang + ".sp")
+        train_sentencepiece(normalized, prefix)
+        os.remove(prefix + ".vocab")
+        encode = sentencepiece.SentencePieceProcessor(model_file=prefix + ".model")
     with open(out_path, "w", encoding="utf-8") as out:
-        for path in inputs:
-            with open(path, encoding="utf-8", errors="replace") as handle:
-                for raw in handle:
-                    words = lm_tokens(raw, lang)
-                    if not words:
-                        continue
-                    out.write(" ".join(words) + "\n")
-                    lines += 1
-                    tokens += len(words)
-                    vocabulary.update(words)
+        for line in normalized:
+            pieces = encode.encode(line, out_type=str) if encode is not None else lm_tokens(line, lang)
+            if not pieces:
+                continue
+            out.write(" ".join(pieces) + "\n")
+            lines += 1
+            tokens += len(pieces)
+            vocabulary.update(pieces)
     return {"lines": lines, "tokens": tokens, "vocabulary": len(vocabulary)}
 
 
-def train(lang: str, inputs: Sequence[str], output_dir: str, order: int = 5, memory: str = "20%",
-          kenlm_bin: Optional[str] = None, prune: Optional[List[int]] = None) -> dict:
+def train(lang: str, inputs: Sequence[str], output_dir: str, order: Optional[int] = None, memory: str = "20%",
+          kenlm_bin: Optional[str] = None, prune: Optional[List[int]] = None, unit: str = "sentencepiece") -> dict:
     """Train and binarize ``<output_dir>/<lang>.arpa.bin``; returns the model card."""
     for path in inputs:
         if not os.path.isfile(path):
             raise ConfigError(f"--input: file not found: {path}")
-    if order < 2:
-        raise ConfigError(f"--order: must be at least 2, got {order}")
+    if unit not in UNITS:
+        raise ConfigError(f"--unit: expected one of {', '.join(UNITS)}, got {unit!r}")
+    order = order or DEFAULT_ORDER[unit]
+    if not 2 <= order <= MAX_ORDER:
+        raise ConfigError(f"--order: must be within 2..{MAX_ORDER} (the kenlm module's KENLM_MAX_ORDER), got {order}")
+    stale_sp = os.path.join(output_dir, f"{lang}.sp.model")
+    if unit == "words" and os.path.exists(stale_sp):
+        os.remove(stale_sp)  # a words model must not be read through an old SentencePiece model
     lmplz, build_binary = kenlm_tool("lmplz", kenlm_bin), kenlm_tool("build_binary", kenlm_bin)
     os.makedirs(output_dir, exist_ok=True)
     model_path = os.path.join(output_dir, f"{lang}.arpa.bin")
     with tempfile.TemporaryDirectory(dir=output_dir) as tmp:
         corpus = os.path.join(tmp, "corpus.txt")
         started = time.perf_counter()
-        counts = prepare_corpus(inputs, lang, corpus)
+        counts = prepare_corpus(inputs, lang, corpus, unit, output_dir)
         if counts["tokens"] == 0:
             raise ConfigError(f"--input: no words in {', '.join(inputs)}")
         prepared = time.perf_counter()
@@ -96,6 +161,8 @@ def train(lang: str, inputs: Sequence[str], output_dir: str, order: int = 5, mem
     card = {
         "language": lang,
         "model": os.path.basename(model_path),
+        "unit": unit,
+        "normalization": "marco",
         "order": order,
         "smoothing": "modified Kneser-Ney (lmplz), --discount_fallback",
         "prune": prune or [],
@@ -103,7 +170,8 @@ def train(lang: str, inputs: Sequence[str], output_dir: str, order: int = 5, mem
         "training_tokens": counts["tokens"],
         "vocabulary_size": counts["vocabulary"],
         "text_preparation": "operators/lm_text.py: lowercase, Latin/Greek accents removed, digits -> 0, "
-                            f"ASCII punctuation, ICU {icu_version()} words",
+                            "ASCII punctuation; " + (f"SentencePiece unigram {lang}.sp.model" if unit == "sentencepiece"
+                                                      else f"ICU {icu_version()} words"),
         "sources": [{"path": os.path.abspath(p), "sha1": _sha1(p)} for p in inputs],
         "seconds": {"prepare": round(prepared - started, 2), "lmplz_and_binarize": round(finished - prepared, 2)},
     }
@@ -125,13 +193,14 @@ def main(argv=None) -> int:
     parser.add_argument("--lang", required=True, help="ISO 639-1 code (segmentation and file names)")
     parser.add_argument("--input", required=True, nargs="+", help="text files, one sentence or paragraph per line")
     parser.add_argument("--output", required=True, help="folder for <lang>.arpa.bin and <lang>.card.json")
-    parser.add_argument("--order", type=int, default=5)
+    parser.add_argument("--unit", choices=UNITS, default="sentencepiece")
+    parser.add_argument("--order", type=int, help="n-gram order (default 6 for subwords, 5 for words)")
     parser.add_argument("--memory", default="20%", help="lmplz -S (memory for sorting), e.g. 20%% or 2G")
     parser.add_argument("--prune", type=int, nargs="*", help="lmplz --prune thresholds per order")
     parser.add_argument("--kenlm-bin", help="folder holding lmplz and build_binary")
     args = parser.parse_args(argv)
     try:
-        card = train(args.lang, args.input, args.output, args.order, args.memory, args.kenlm_bin, args.prune)
+        card = train(args.lang, args.input, args.output, args.order, args.memory, args.kenlm_bin, args.prune, args.unit)
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -5,8 +5,8 @@
 Per language: the Leipzig web sentences (``mono_leipzig_lingua``) and NTREX-128 news sentences; the
 last ``--heldout`` share of each file (20 % by default) is kept out of training and written to
 ``<output>/heldout/<lang>.txt`` for evaluation. Nepali has no Leipzig file: it trains on NTREX-128 plus
-FLORES-200 dev and holds out the end of NTREX-128. Models are 5-gram (``train_kenlm.py`` defaults)
-unless ``--order`` says otherwise.
+FLORES-200 dev and holds out the end of NTREX-128. Models use ``train_kenlm.py``'s defaults
+(SentencePiece subwords, order 6) unless ``--unit`` / ``--order`` say otherwise.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import os
 import sys
 import tempfile
 import time
-from typing import Dict, List, Tuple
+from typing import Dict, List, Optional, Tuple
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -47,7 +47,8 @@ def split_language(data: str, lang: str, heldout: float) -> Tuple[List[str], Lis
     return training, held
 
 
-def train_all(data: str, output: str, heldout: float = 0.2, order: int = 5, memory: str = "10%") -> Dict[str, dict]:
+def train_all(data: str, output: str, heldout: float = 0.2, order: Optional[int] = None, memory: str = "10%",
+              unit: str = "sentencepiece") -> Dict[str, dict]:
     os.makedirs(os.path.join(output, "heldout"), exist_ok=True)
     cards: Dict[str, dict] = {}
     for lang in TARGET_LANGUAGES:
@@ -57,7 +58,7 @@ def train_all(data: str, output: str, heldout: float = 0.2, order: int = 5, memo
         with tempfile.NamedTemporaryFile("w", suffix=".txt", encoding="utf-8", delete=False) as tmp:
             tmp.write("\n".join(training) + "\n")
         try:
-            cards[lang] = train(lang, [tmp.name], output, order=order, memory=memory)
+            cards[lang] = train(lang, [tmp.name], output, order=order, memory=memory, unit=unit)
         finally:
             os.unlink(tmp.name)
     return cards
@@ -68,10 +69,11 @@ def main(argv=None) -> int:
     parser.add_argument("--data", required=True, help="the shared data folder")
     parser.add_argument("--output", required=True)
     parser.add_argument("--heldout", type=float, default=0.2)
-    parser.add_argument("--order", type=int, default=5)
+    parser.add_argument("--order", type=int)
+    parser.add_argument("--unit", choices=("sentencepiece", "words"), default="sentencepiece")
     args = parser.parse_args(argv)
     started = time.perf_counter()
-    cards = train_all(args.data, args.output, args.heldout, args.order)
+    cards = train_all(args.data, args.output, args.heldout, args.order, unit=args.unit)
     tokens = sum(c["training_tokens"] for c in cards.values())
     lmplz = sum(c["seconds"]["lmplz_and_binarize"] for c in cards.values())
     print(f"{len(cards)} models, {tokens} training tokens, {time.perf_counter() - started:.1f} s "

@@ -1,6 +1,7 @@
 """KenLM models trained on the real text of all 29 languages score held-out text as language.
 
-The models come from ``pipelines/train_reference_lms.py`` (Leipzig + NTREX-128, 20 % held out).
+The models come from ``pipelines/train_reference_lms.py`` (Leipzig + NTREX-128, 20 % held out;
+SentencePiece subwords, order 6).
 For every held-out sentence we compare its perplexity with the same sentence with its words shuffled
 and with its characters garbled (non-space characters shuffled, spaces kept in place).
 """
@@ -71,7 +72,8 @@ def test_model_cards_describe_the_training(reference_lms):
     for lang in TARGET_LANGUAGES:
         with open(os.path.join(reference_lms, f"{lang}.card.json"), encoding="utf-8") as handle:
             card = json.load(handle)
-        assert card["order"] == 5 and card["training_tokens"] > 10_000
+        assert card["unit"] == "sentencepiece" and card["order"] == 6 and card["training_tokens"] > 10_000
+        assert os.path.isfile(os.path.join(reference_lms, f"{lang}.sp.model"))
         assert 0 < card["vocabulary_size"] < card["training_tokens"]
         assert card["sources"] and all(len(s["sha1"]) == 40 for s in card["sources"])
 

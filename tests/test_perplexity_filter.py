@@ -1,0 +1,124 @@
+"""The perplexity filter on clean held-out documents and on garbled or boilerplate ones, per language.
+
+Clean documents are five held-out sentences each (never seen by the models). Half of them calibrate
+the cutoffs (``derive_ppl_cutoffs.py``, default k); the other half is filtered, with as many garbled
+documents (each clean one with its characters shuffled) and boilerplate documents (navigation pages:
+menu items of one to three words of the language, out of any sentence).
+
+Perplexity alone removes garbled text, but per-token perplexity is a weak judge of navigation pages
+made of common words (short lines of frequent tokens score as well as prose, most of all for the
+character-like subwords of Chinese, Japanese and Thai). In the pipeline the quality filter runs first
+and removes them by their line structure, so boilerplate is asserted for quality + perplexity, and
+the perplexity-only rate is printed.
+"""
+
+import os
+import random
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+import yaml
+
+from operators.languages import TARGET_LANGUAGES
+from operators.perplexity import CUTOFFS_FILE, PerplexityConfig, PerplexityFilter
+from operators.quality_filter import QualityConfig, QualityFilter
+from operators.runner import OperatorRunner
+from operators.stats import PipelineStats
+from pipelines.derive_ppl_cutoffs import main as derive_main
+from pipelines.reference_documents import document_table
+from tests.perplexity_fixtures import heldout_sentences
+from operators.words import words
+from tests.quality_corruptions import shuffle_characters
+
+SENTENCES_PER_DOCUMENT = 5
+MIN_BAD_REMOVED = 0.90
+MAX_CLEAN_REMOVED = 0.05
+
+
+def navigation_page(running_words, index, lang):
+    """A page of 25 menu items of one to three words each, drawn from running text (so as frequent
+    as in text), out of any sentence."""
+    rng = random.Random(f"navigation:{lang}:{index}")
+    joiner = "" if lang in ("zh", "ja", "th") else " "
+    items = [joiner.join(rng.choice(running_words) for _ in range(rng.randint(1, 3))) for _ in range(25)]
+    return "\n".join(items)
+
+
+def documents(sentences):
+    n = SENTENCES_PER_DOCUMENT
+    return ["\n".join(sentences[i:i + n]) for i in range(0, len(sentences) - n + 1, n)]
+
+
+@pytest.fixture(scope="module")
+def split_documents(reference_lms, tmp_path_factory):
+    """{lang: (calibration docs, test docs)}; calibration docs written as curated output."""
+    curated = tmp_path_factory.mktemp("calibration")
+    split = {}
+    for lang in TARGET_LANGUAGES:
+        docs = documents(heldout_sentences(reference_lms, lang))
+        calibration, test = docs[0::2], docs[1::2]
+        os.makedirs(curated / lang)
+        pq.write_table(document_table("heldout", lang, calibration), curated / lang / "part-0000.parquet")
+        split[lang] = (calibration, test)
+    assert derive_main(["--input", str(curated), "--models", reference_lms, "--min-docs", "20"]) == 0
+    return split
+
+
+def run(model_dir, docs, lang, **config):
+    stats = PipelineStats()
+    runner = OperatorRunner(PerplexityFilter(PerplexityConfig(model_dir=model_dir, **config)), stats)
+    out = runner(pa.table({"id": [str(i) for i in range(len(docs))], "text": docs, "lang": [lang] * len(docs)}))
+    return out, stats.operator("perplexity")
+
+
+def run_with_quality(model_dir, docs, lang):
+    """The pipeline's order: the quality filter, then perplexity on what it kept."""
+    quality = OperatorRunner(QualityFilter(QualityConfig()), None)
+    table = quality(pa.table({"id": [str(i) for i in range(len(docs))], "text": docs, "lang": [lang] * len(docs)}))
+    perplexity = OperatorRunner(PerplexityFilter(PerplexityConfig(model_dir=model_dir)), None)
+    return perplexity(table.select(["id", "text", "lang"]))
+
+
+def test_cutoffs_file_covers_every_language(reference_lms, split_documents):
+    with open(os.path.join(reference_lms, CUTOFFS_FILE), encoding="utf-8") as handle:
+        cutoffs = yaml.safe_load(handle)["cutoffs"]
+    assert set(cutoffs) == set(TARGET_LANGUAGES)
+    for values in cutoffs.values():
+        assert 0 < values["head"] <= values["tail"] < values["max"]
+
+
+def test_filter_removes_bad_documents_and_keeps_clean_ones(reference_lms, split_documents):
+    failures = []
+    print(f"\n{'lang':<5}{'clean':>6}{'clean removed':>15}{'garbled removed':>17}{'nav. (ppl only)':>16}"
+          f"{'nav. (quality+ppl)':>18}")
+    for lang in TARGET_LANGUAGES:
+        _, test = split_documents[lang]
+        clean_out, clean_stats = run(reference_lms, test, lang)
+        clean_removed = 1 - clean_out.num_rows / len(test)
+        running_words = [w for w in words("\n".join(test), lang) if not w.isdigit()]
+        garbled = [shuffle_characters(doc, i, lang) for i, doc in enumerate(test)]
+        navigation = [navigation_page(running_words, i, lang) for i in range(len(test))]
+        garbled_removed = 1 - run(reference_lms, garbled, lang)[0].num_rows / len(garbled)
+        navigation_ppl_removed = 1 - run(reference_lms, navigation, lang)[0].num_rows / len(navigation)
+        navigation_removed = 1 - run_with_quality(reference_lms, navigation, lang).num_rows / len(navigation)
+        print(f"{lang:<5}{len(test):>6}{clean_removed:>15.3f}{garbled_removed:>17.3f}"
+              f"{navigation_ppl_removed:>16.3f}{navigation_removed:>18.3f}")
+        if clean_removed > MAX_CLEAN_REMOVED:
+            failures.append(f"{lang}: removed {clean_removed:.3f} of clean documents")
+        if garbled_removed < MIN_BAD_REMOVED:
+            failures.append(f"{lang}: removed only {garbled_removed:.3f} of garbled documents")
+        if navigation_removed < MIN_BAD_REMOVED:
+            failures.append(f"{lang}: quality + perplexity removed only {navigation_removed:.3f} of navigation pages")
+        assert set(clean_out.column("ppl_bucket").to_pylist()) <= {"head", "middle", "tail"}
+        assert dict(clean_stats.dropped).keys() <= {"ppl:above_max"}
+    assert not failures, "\n".join(failures)
+
+
+def test_language_without_a_model_is_kept_and_counted_or_dropped(reference_lms, split_documents):
+    docs = ["Ein ganz normaler Satz.", "Noch ein Satz."]
+    kept, stats = run(reference_lms, docs, "xx")
+    assert kept.num_rows == 2 and kept.column("ppl").to_pylist() == [None, None]
+    assert dict(stats.noted) == {"ppl:no_model": 2} and not stats.dropped
+    dropped, stats = run(reference_lms, docs, "xx", missing_model="drop")
+    assert dropped.num_rows == 0 and dict(stats.dropped) == {"ppl:no_model": 2}
