@@ -10,7 +10,8 @@ scores largely above average are subsequently removed."
   Without ``<lang>.sp.model`` the model is over ICU words. Loaded once per worker process.
 * Score, as cc_net's ``DocLM``: for every non-empty line, ``log10 P(line)`` with sentence boundaries
   and its length in tokens + 1 (the end of sentence); ``ppl = 10 ** (-sum(log10 P) / sum(length))``.
-* Cutoffs per language in ``<model_dir>/cutoffs.yaml`` (``pipelines/derive_ppl_cutoffs.py``):
+* Cutoffs per language in ``<model_dir>/cutoffs.yaml`` or ``cutoffs_file``
+  (``pipelines/derive_ppl_cutoffs.py``):
   ``head`` and ``tail`` (cc_net's 30th and 60th percentiles: ``ppl_bucket`` head < head <= middle
   < tail <= tail) and ``max``, the drop threshold: ``exp(mean + k * std)`` of log perplexity over a
   sample, i.e. "largely above average".
@@ -42,6 +43,8 @@ CUTOFFS_FILE = "cutoffs.yaml"
 class PerplexityConfig:
     # Folder of <lang>.arpa.bin models (and cutoffs.yaml); None = no perplexity step in the pipeline.
     model_dir: Optional[str] = None
+    # Cutoffs file (pipelines/derive_ppl_cutoffs.py); None = <model_dir>/cutoffs.yaml.
+    cutoffs_file: Optional[str] = None
     # What to do with a language that has no model or no cutoffs: keep (noted) or drop.
     missing_model: str = "keep"
     # Lines longer than this many characters are cut before scoring (KenLM cost is linear).
@@ -64,7 +67,12 @@ class PerplexityConfig:
             raise ConfigError(f"perplexity.model_dir: folder not found: {self.model_dir}")
         if not available_languages(self.model_dir):
             raise ConfigError(f"perplexity.model_dir: no <lang>.arpa.bin or <lang>.arpa models in {self.model_dir}")
-        load_cutoffs(self.model_dir)
+        if self.cutoffs_file and not os.path.isfile(self.cutoffs_file):
+            raise ConfigError(f"perplexity.cutoffs_file: file not found: {self.cutoffs_file}")
+        load_cutoffs(self.resolved_cutoffs_file())
+
+    def resolved_cutoffs_file(self) -> str:
+        return self.cutoffs_file or os.path.join(self.model_dir, CUTOFFS_FILE)
 
 
 def available_languages(model_dir: str) -> List[str]:
@@ -84,9 +92,8 @@ def model_path(model_dir: str, lang: str) -> Optional[str]:
     return None
 
 
-def load_cutoffs(model_dir: str) -> Dict[str, Dict[str, float]]:
-    """``{lang: {head, tail, max}}`` from ``cutoffs.yaml``; {} when the file is absent."""
-    path = os.path.join(model_dir, CUTOFFS_FILE)
+def load_cutoffs(path: str) -> Dict[str, Dict[str, float]]:
+    """``{lang: {head, tail, max}}`` from a cutoffs file; {} when the file is absent."""
     if not os.path.isfile(path):
         return {}
     data = read_yaml_mapping("perplexity cutoffs", path).get("cutoffs")
@@ -165,7 +172,7 @@ class PerplexityFilter(Operator):
         self.cutoffs: Dict[str, Dict[str, float]] = {}
 
     def setup(self) -> None:
-        self.cutoffs = load_cutoffs(self.config.model_dir)
+        self.cutoffs = load_cutoffs(self.config.resolved_cutoffs_file())
 
     def process(self, batch: pa.Table) -> Outcome:
         texts = batch.column("text").to_pylist()

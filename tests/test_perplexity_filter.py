@@ -52,7 +52,7 @@ def documents(sentences):
 
 @pytest.fixture(scope="module")
 def split_documents(reference_lms, tmp_path_factory):
-    """{lang: (calibration docs, test docs)}; calibration docs written as curated output."""
+    """({lang: (calibration docs, test docs)}, cutoffs file derived from the calibration docs)."""
     curated = tmp_path_factory.mktemp("calibration")
     split = {}
     for lang in TARGET_LANGUAGES:
@@ -61,8 +61,9 @@ def split_documents(reference_lms, tmp_path_factory):
         os.makedirs(curated / lang)
         pq.write_table(document_table("heldout", lang, calibration), curated / lang / "part-0000.parquet")
         split[lang] = (calibration, test)
-    assert derive_main(["--input", str(curated), "--models", reference_lms, "--min-docs", "20"]) == 0
-    return split
+    cutoffs = str(curated / CUTOFFS_FILE)
+    assert derive_main(["--input", str(curated), "--models", reference_lms, "--output", cutoffs, "--min-docs", "20"]) == 0
+    return split, cutoffs
 
 
 def run(model_dir, docs, lang, **config):
@@ -72,16 +73,16 @@ def run(model_dir, docs, lang, **config):
     return out, stats.operator("perplexity")
 
 
-def run_with_quality(model_dir, docs, lang):
+def run_with_quality(model_dir, docs, lang, cutoffs_file):
     """The pipeline's order: the quality filter, then perplexity on what it kept."""
     quality = OperatorRunner(QualityFilter(QualityConfig()), None)
     table = quality(pa.table({"id": [str(i) for i in range(len(docs))], "text": docs, "lang": [lang] * len(docs)}))
-    perplexity = OperatorRunner(PerplexityFilter(PerplexityConfig(model_dir=model_dir)), None)
+    perplexity = OperatorRunner(PerplexityFilter(PerplexityConfig(model_dir=model_dir, cutoffs_file=cutoffs_file)), None)
     return perplexity(table.select(["id", "text", "lang"]))
 
 
 def test_cutoffs_file_covers_every_language(reference_lms, split_documents):
-    with open(os.path.join(reference_lms, CUTOFFS_FILE), encoding="utf-8") as handle:
+    with open(split_documents[1], encoding="utf-8") as handle:
         cutoffs = yaml.safe_load(handle)["cutoffs"]
     assert set(cutoffs) == set(TARGET_LANGUAGES)
     for values in cutoffs.values():
@@ -93,15 +94,16 @@ def test_filter_removes_bad_documents_and_keeps_clean_ones(reference_lms, split_
     print(f"\n{'lang':<5}{'clean':>6}{'clean removed':>15}{'garbled removed':>17}{'nav. (ppl only)':>16}"
           f"{'nav. (quality+ppl)':>18}")
     for lang in TARGET_LANGUAGES:
-        _, test = split_documents[lang]
-        clean_out, clean_stats = run(reference_lms, test, lang)
+        split, cutoffs = split_documents
+        _, test = split[lang]
+        clean_out, clean_stats = run(reference_lms, test, lang, cutoffs_file=cutoffs)
         clean_removed = 1 - clean_out.num_rows / len(test)
         running_words = [w for w in words("\n".join(test), lang) if not w.isdigit()]
         garbled = [shuffle_characters(doc, i, lang) for i, doc in enumerate(test)]
         navigation = [navigation_page(running_words, i, lang) for i in range(len(test))]
-        garbled_removed = 1 - run(reference_lms, garbled, lang)[0].num_rows / len(garbled)
-        navigation_ppl_removed = 1 - run(reference_lms, navigation, lang)[0].num_rows / len(navigation)
-        navigation_removed = 1 - run_with_quality(reference_lms, navigation, lang).num_rows / len(navigation)
+        garbled_removed = 1 - run(reference_lms, garbled, lang, cutoffs_file=cutoffs)[0].num_rows / len(garbled)
+        navigation_ppl_removed = 1 - run(reference_lms, navigation, lang, cutoffs_file=cutoffs)[0].num_rows / len(navigation)
+        navigation_removed = 1 - run_with_quality(reference_lms, navigation, lang, cutoffs).num_rows / len(navigation)
         print(f"{lang:<5}{len(test):>6}{clean_removed:>15.3f}{garbled_removed:>17.3f}"
               f"{navigation_ppl_removed:>16.3f}{navigation_removed:>18.3f}")
         if clean_removed > MAX_CLEAN_REMOVED:
@@ -117,8 +119,25 @@ def test_filter_removes_bad_documents_and_keeps_clean_ones(reference_lms, split_
 
 def test_language_without_a_model_is_kept_and_counted_or_dropped(reference_lms, split_documents):
     docs = ["Ein ganz normaler Satz.", "Noch ein Satz."]
-    kept, stats = run(reference_lms, docs, "xx")
+    kept, stats = run(reference_lms, docs, "xx", cutoffs_file=split_documents[1])
     assert kept.num_rows == 2 and kept.column("ppl").to_pylist() == [None, None]
     assert dict(stats.noted) == {"ppl:no_model": 2} and not stats.dropped
-    dropped, stats = run(reference_lms, docs, "xx", missing_model="drop")
+    dropped, stats = run(reference_lms, docs, "xx", cutoffs_file=split_documents[1], missing_model="drop")
     assert dropped.num_rows == 0 and dict(stats.dropped) == {"ppl:no_model": 2}
+
+
+def test_curate_cc_runs_the_perplexity_step_after_quality(reference_lms, split_documents, tmp_path):
+    from pipelines.build_demo_warc import build_demo_warc
+    from pipelines.curate_cc import curate
+    from pipelines.curate_config import load_config
+
+    warc = build_demo_warc(str(tmp_path / "demo.warc.gz"))
+    config = tmp_path / "curate.yaml"
+    config.write_text(f"perplexity:\n  model_dir: {reference_lms}\n  cutoffs_file: {split_documents[1]}\n")
+    stats = curate(load_config(str(config)), [warc], str(tmp_path / "out"), in_process=True)
+    names = [op.name for op in stats.operators]
+    assert names[-2:] == ["quality", "perplexity"]
+    perplexity = stats.operator("perplexity")
+    assert perplexity.docs_in == stats.operator("quality").docs_out
+    rows = [r for p in (tmp_path / "out").glob("*/*.parquet") for r in pq.read_table(p).to_pylist()]
+    assert rows and all(r["ppl"] > 1 and r["ppl_bucket"] in ("head", "middle", "tail") for r in rows)
