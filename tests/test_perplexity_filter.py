@@ -91,8 +91,8 @@ def test_cutoffs_file_covers_every_language(reference_lms, split_documents):
 
 def test_filter_removes_bad_documents_and_keeps_clean_ones(reference_lms, split_documents):
     failures = []
-    print(f"\n{'lang':<5}{'clean':>6}{'clean removed':>15}{'garbled removed':>17}{'nav. (ppl only)':>16}"
-          f"{'nav. (quality+ppl)':>18}")
+    print(f"\n{'lang':<5}{'clean':>6}{'clean removed':>15}{'garbled removed':>17}{'nav. (ppl only)':>17}"
+          f"{'nav. (quality+ppl)':>19}{'half garbled':>14}")
     for lang in TARGET_LANGUAGES:
         split, cutoffs = split_documents
         _, test = split[lang]
@@ -100,12 +100,16 @@ def test_filter_removes_bad_documents_and_keeps_clean_ones(reference_lms, split_
         clean_removed = 1 - clean_out.num_rows / len(test)
         running_words = [w for w in words("\n".join(test), lang) if not w.isdigit()]
         garbled = [shuffle_characters(doc, i, lang) for i, doc in enumerate(test)]
+        # Reported, not asserted: clean documents with every second line garbled.
+        half_garbled = ["\n".join(shuffle_characters(line, i * 10 + k, lang) if k % 2 else line
+                                  for k, line in enumerate(doc.split("\n"))) for i, doc in enumerate(test)]
         navigation = [navigation_page(running_words, i, lang) for i in range(len(test))]
         garbled_removed = 1 - run(reference_lms, garbled, lang, cutoffs_file=cutoffs)[0].num_rows / len(garbled)
         navigation_ppl_removed = 1 - run(reference_lms, navigation, lang, cutoffs_file=cutoffs)[0].num_rows / len(navigation)
         navigation_removed = 1 - run_with_quality(reference_lms, navigation, lang, cutoffs).num_rows / len(navigation)
+        half_removed = 1 - run(reference_lms, half_garbled, lang, cutoffs_file=cutoffs)[0].num_rows / len(half_garbled)
         print(f"{lang:<5}{len(test):>6}{clean_removed:>15.3f}{garbled_removed:>17.3f}"
-              f"{navigation_ppl_removed:>16.3f}{navigation_removed:>18.3f}")
+              f"{navigation_ppl_removed:>16.3f}{navigation_removed:>18.3f}{half_removed:>14.3f}")
         if clean_removed > MAX_CLEAN_REMOVED:
             failures.append(f"{lang}: removed {clean_removed:.3f} of clean documents")
         if garbled_removed < MIN_BAD_REMOVED:
