@@ -109,7 +109,7 @@ def test_filter_removes_bad_documents_and_keeps_clean_ones(reference_lms, split_
         navigation_removed = 1 - run_with_quality(reference_lms, navigation, lang, cutoffs).num_rows / len(navigation)
         half_removed = 1 - run(reference_lms, half_garbled, lang, cutoffs_file=cutoffs)[0].num_rows / len(half_garbled)
         print(f"{lang:<5}{len(test):>6}{clean_removed:>15.3f}{garbled_removed:>17.3f}"
-              f"{navigation_ppl_removed:>16.3f}{navigation_removed:>18.3f}{half_removed:>14.3f}")
+              f"{navigation_ppl_removed:>17.3f}{navigation_removed:>19.3f}{half_removed:>14.3f}")
         if clean_removed > MAX_CLEAN_REMOVED:
             failures.append(f"{lang}: removed {clean_removed:.3f} of clean documents")
         if garbled_removed < MIN_BAD_REMOVED:
