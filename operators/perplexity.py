@@ -150,12 +150,17 @@ class LanguageModel:
 
 
 def load_language_model(model_dir: str, lang: str) -> Optional[LanguageModel]:
+    """The language's model, or None; looked up and loaded once per process (absence included)."""
+    return cached(("kenlm", model_dir, lang), lambda: _find_and_load(model_dir, lang))
+
+
+def _find_and_load(model_dir: str, lang: str) -> Optional[LanguageModel]:
     path = model_path(model_dir, lang)
     if path is None:
         return None
     sp_path = os.path.join(model_dir, f"{lang}.sp.model")
     ccnet = not os.path.isfile(os.path.join(model_dir, f"{lang}.card.json"))
-    return cached(("kenlm", path), lambda: LanguageModel(path, lang, sp_path if os.path.isfile(sp_path) else None, ccnet))
+    return LanguageModel(path, lang, sp_path if os.path.isfile(sp_path) else None, ccnet)
 
 
 def bucket(ppl: float, cutoffs: Dict[str, float]) -> str:
