@@ -9,6 +9,7 @@ One source, several sinks: the runner records into a :class:`PipelineStats`; the
 
 ``by_language`` is present for operators that see a ``lang`` column (language ID and later steps);
 ``noted`` counts kept documents an operator flagged (``ppl:no_model``: kept without a perplexity).
+Global steps add ``"details": {step: {...}}`` (dedup: cluster-size histogram, removed characters).
 
 Invariant (checked by :meth:`OperatorStats.check`): ``docs_in - docs_out == sum(dropped)``.
 Modelled on datatrove's ``utils/stats.py`` (mergeable, JSON round trip).
@@ -83,6 +84,8 @@ class PipelineStats:
         for name in operator_names:
             self.operator(name)
         self.kept_per_language: Counter = Counter()
+        # Whole-run figures of global steps (dedup: cluster-size histogram, removed characters).
+        self.details: Dict[str, dict] = {}
 
     def operator(self, name: str) -> OperatorStats:
         if name not in self._ops:
@@ -100,6 +103,7 @@ class PipelineStats:
         for op in other.operators:
             self.add(op.name, op.docs_in, op.docs_out, op.dropped, op.language_counts(), op.noted)
         self.add_kept(other.kept_per_language)
+        self.details.update(other.details)
         return self
 
     @property
@@ -111,10 +115,13 @@ class PipelineStats:
             op.check()
 
     def to_dict(self) -> dict:
-        return {
+        data = {
             "operators": [op.to_dict() for op in self.operators],
             "kept_per_language": dict(sorted(self.kept_per_language.items())),
         }
+        if self.details:
+            data["details"] = self.details
+        return data
 
     @classmethod
     def from_dict(cls, data: dict) -> "PipelineStats":
@@ -126,6 +133,7 @@ class PipelineStats:
             }
             stats.add(op["name"], op["docs_in"], op["docs_out"], op.get("dropped", {}), by_language, op.get("noted"))
         stats.add_kept(data.get("kept_per_language", {}))
+        stats.details.update(data.get("details", {}))
         return stats
 
     def to_json(self) -> str:

@@ -1,0 +1,161 @@
+"""Global deduplication of curated shards: MinHash near-duplicates, then exact substrings (paper §3.1.1).
+
+    python pipelines/dedup.py --input CURATED_DIR --output DIR [--stage minhash|substring|all]
+    ray job submit --working-dir . -- python pipelines/dedup.py --input /data/curated --output /data/dedup
+
+A global pass over every shard of a ``curate_cc.py`` output (``CURATED_DIR/<lang>/*.parquet``): it
+writes shards in the same layout (same relative paths) and ``DIR/stats.json`` in the format of
+curation, with ``details`` holding the cluster-size histogram and removed-character totals.
+Standalone it starts an embedded local Ray; under ``ray job submit`` (RAY_ADDRESS set) or with
+``--ray-address`` it uses that cluster; ``--in-process`` runs without Ray. Intermediate files live in
+``DIR/_work``; a rerun after a crash resumes at the first unfinished stage (``--keep-work`` keeps them
+after success). Input and output must be on storage every worker sees (a shared or mounted path).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import shutil
+import sys
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import List, Optional
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from operators.config_check import ConfigError, build, read_yaml_mapping  # noqa: E402
+from operators.minhash import MinHashConfig  # noqa: E402
+from operators.stats import PipelineStats  # noqa: E402
+from pipelines.minhash_dedup import NO_WORDS, REASON, MinHashRun, default_partitions, list_inputs, run_minhash  # noqa: E402
+
+log = logging.getLogger("dedup")
+STAGES = ("minhash", "substring", "all")
+
+
+@dataclass
+class DedupConfig:
+    minhash: MinHashConfig = field(default_factory=MinHashConfig)
+    # Hash partitions of the band and graph stages; None = one per ~250k documents (at least 2).
+    partitions: Optional[int] = None
+    # CPUs of an embedded local Ray (ignored on a cluster); None = all.
+    num_cpus: Optional[int] = None
+
+    def validate(self) -> None:
+        if self.partitions is not None and not 1 <= self.partitions <= 4096:
+            raise ConfigError("partitions: must be between 1 and 4096")
+        if self.num_cpus is not None and self.num_cpus <= 0:
+            raise ConfigError("num_cpus: must be positive")
+
+
+def load_config(path: Optional[str]) -> DedupConfig:
+    return build(DedupConfig, read_yaml_mapping("--config", path) if path else {})
+
+
+def _init_ray(config: DedupConfig, address: Optional[str]) -> None:
+    import ray
+
+    if address or os.environ.get("RAY_ADDRESS"):
+        ray.init(address=address, ignore_reinit_error=True, log_to_driver=True)
+        return
+    ray.init(address="local", num_cpus=config.num_cpus, include_dashboard=False, ignore_reinit_error=True,
+             runtime_env={"env_vars": {"PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}})
+
+
+def _check_plan(work: str, plan: dict) -> None:
+    """A rerun resumes only the same run; other inputs or settings need a new output directory."""
+    path = os.path.join(work, "plan.json")
+    if os.path.exists(path):
+        with open(path, encoding="utf-8") as handle:
+            if json.load(handle) != plan:
+                raise ConfigError(f"--output: {os.path.dirname(work)} holds a dedup run over other inputs or "
+                                  "settings; use a new output directory")
+        return
+    os.makedirs(work, exist_ok=True)
+    with open(path + ".tmp", "w", encoding="utf-8") as handle:
+        json.dump(plan, handle, indent=1)
+    os.replace(path + ".tmp", path)
+
+
+def minhash_stats(result: dict) -> PipelineStats:
+    stats = PipelineStats(["minhash"])
+    by_language = {lang: (docs_in, docs_out, {REASON: docs_in - docs_out})
+                   for lang, (docs_in, docs_out) in result["by_language"].items()}
+    docs_in = sum(c[0] for c in by_language.values())
+    docs_out = sum(c[1] for c in by_language.values())
+    stats.add("minhash", docs_in, docs_out, {REASON: docs_in - docs_out}, by_language,
+              {NO_WORDS: sum(result["without_words"].values())})
+    stats.add_kept({lang: c[1] for lang, c in by_language.items()})
+    stats.details["minhash"] = result["details"]
+    return stats
+
+
+def dedup(config: DedupConfig, input_dir: str, output: str, stage: str = "all", in_process: bool = False,
+          ray_address: Optional[str] = None, keep_work: bool = False) -> PipelineStats:
+    if stage not in STAGES:
+        raise ConfigError(f"--stage: expected one of {', '.join(STAGES)}, got {stage!r}")
+    if stage != "minhash":
+        raise ConfigError("--stage substring: not available yet; use --stage minhash")
+    if not os.path.isdir(input_dir):
+        raise ConfigError(f"--input: folder not found: {input_dir}")
+    inputs = list_inputs(input_dir)
+    if not inputs:
+        raise ConfigError(f"--input: no <lang>/*.parquet shards in {input_dir}")
+    output = os.path.abspath(output)
+    if os.path.abspath(input_dir) == output:
+        raise ConfigError("--output: must differ from --input")
+    work = os.path.join(output, "_work")
+    partitions = default_partitions(inputs, config.partitions)
+    plan = {"inputs": [os.path.relpath(p, input_dir) for p in inputs], "stage": stage,
+            "config": asdict(config) | {"partitions": partitions}}
+    plan["config"].pop("num_cpus")
+    _check_plan(work, plan)
+    if not in_process:
+        _init_ray(config, ray_address)
+    run = MinHashRun(inputs, os.path.abspath(input_dir), output, os.path.join(work, "minhash"), config.minhash,
+                     partitions)
+    os.makedirs(run.work, exist_ok=True)
+    log.info("MinHash over %d files, %d partitions, %d x %d bands", len(inputs), partitions,
+             config.minhash.bands, config.minhash.rows)
+    stats = minhash_stats(run_minhash(run, use_ray=not in_process))
+    stats.check()
+    with open(os.path.join(output, "stats.json.tmp"), "w", encoding="utf-8") as handle:
+        handle.write(stats.to_json())
+    os.replace(os.path.join(output, "stats.json.tmp"), os.path.join(output, "stats.json"))
+    if not keep_work:
+        shutil.rmtree(work, ignore_errors=True)
+    return stats
+
+
+def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--input", required=True, help="a curate_cc.py output folder (<lang>/*.parquet)")
+    parser.add_argument("--output", required=True, help="output folder (same layout) and stats.json")
+    parser.add_argument("--stage", default="all", choices=STAGES)
+    parser.add_argument("--config", help="YAML config (default: built-in defaults, see configs/dedup.yaml)")
+    parser.add_argument("--ray-address", help="Ray cluster address; default: RAY_ADDRESS or an embedded local Ray")
+    parser.add_argument("--in-process", action="store_true", help="run without Ray, in this process")
+    parser.add_argument("--keep-work", action="store_true", help="keep the intermediate files in OUTPUT/_work")
+    return parser.parse_args(argv)
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    args = parse_args(argv)
+    try:
+        stats = dedup(load_config(args.config), args.input, args.output, args.stage, args.in_process,
+                      args.ray_address, args.keep_work)
+    except (ConfigError, FileNotFoundError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(f"\n=== dedup: per-operator statistics ({args.output}/stats.json) ===")
+    print(stats.table())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,228 @@
+"""Global MinHash near-duplicate removal over curated shards (paper §3.1.1; RefineWeb, datatrove).
+
+Stages, each a map over files or partitions (Ray Data tasks, or a loop in-process), each writing its
+result under ``WORK`` before the next starts, so no process holds more than one file or partition:
+
+1. **signatures** (per input file): MinHash signatures and LSH band keys
+   (:mod:`operators.minhash`); rows ``(band, key, uid)`` go to ``WORK/bands/part-P/`` by key.
+   A document's ``uid`` is ``file index << 32 | row``, files in sorted path order.
+2. **buckets** (per band partition): documents sharing a band key form a bucket; each bucket
+   becomes star edges from its smallest uid to the others (candidate pairs are never listed
+   pairwise, so a bucket of n copies costs n - 1 edges).
+3. **components** (:mod:`pipelines.connected_components`): alternating large-star / small-star
+   rounds over node-partitioned edge files until every document points at its cluster's smallest uid.
+4. **clusters** (per node partition): members and roots with cluster sizes, regrouped per input file.
+5. **filter** (per input file): the representative of each cluster is kept with
+   ``dup_cluster_size``; the other members are dropped with reason ``dup:minhash``; other documents
+   get ``dup_cluster_size = 1``. The output file has the input's relative path.
+
+Representative rule: the cluster's smallest uid, i.e. the document that comes first in the curated
+output (files in path order: language, then chunk in input order, then part; rows in file order).
+It depends on the input only, never on worker timing; datatrove also keeps the first document.
+Documents without words have no signature; they are kept and noted ``minhash:no_words``.
+"""
+
+from __future__ import annotations
+
+import glob
+import json
+import os
+from collections import Counter
+from dataclasses import dataclass
+from typing import Dict, List, Optional
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from operators.minhash import MinHashConfig, band_keys, signatures
+from pipelines.connected_components import (
+    component_roots,
+    connected_components,
+    load_arrays,
+    read_partition,
+    save_array,
+    write_undirected,
+)
+from pipelines.task_map import map_items
+
+REASON = "dup:minhash"
+NO_WORDS = "minhash:no_words"
+CLUSTER_SIZE_COLUMN = "dup_cluster_size"
+ROW_BITS = 32
+SIGNATURE_BATCH = 1000
+
+
+@dataclass
+class MinHashRun:
+    inputs: List[str]          # absolute paths of the input parquet files, sorted
+    input_root: str
+    output_root: str
+    work: str
+    config: MinHashConfig
+    partitions: int
+
+    def relative(self, index: int) -> str:
+        return os.path.relpath(self.inputs[index], self.input_root)
+
+
+def _uid(file_index: int, rows: np.ndarray) -> np.ndarray:
+    return (np.uint64(file_index) << np.uint64(ROW_BITS)) | rows.astype(np.uint64)
+
+
+def signature_task(item: dict) -> dict:
+    config = MinHashConfig(**item["config"])
+    table = pq.read_table(item["path"], columns=["text", "lang"])
+    texts, langs = table.column("text").to_pylist(), table.column("lang").to_pylist()
+    pieces: List[np.ndarray] = []
+    without_words: Counter = Counter()
+    for lo in range(0, len(texts), SIGNATURE_BATCH):
+        sigs, present = signatures(texts[lo:lo + SIGNATURE_BATCH], langs[lo:lo + SIGNATURE_BATCH], config)
+        rows = np.flatnonzero(present) + lo
+        without_words.update(lang for lang, p in zip(langs[lo:lo + SIGNATURE_BATCH], present) if not p)
+        keys = band_keys(sigs[present], config.bands, config.rows)
+        uids = _uid(item["file"], rows)
+        bands = np.broadcast_to(np.arange(config.bands, dtype=np.uint64), keys.shape)
+        pieces.append(np.stack([bands.ravel(), keys.ravel(), np.repeat(uids, config.bands)], axis=1))
+    rows_out = np.concatenate(pieces) if pieces else np.empty((0, 3), dtype=np.uint64)
+    targets = (rows_out[:, 1] % np.uint64(item["partitions"])).astype(np.int64)
+    for p in range(item["partitions"]):
+        save_array(os.path.join(item["work"], "bands", f"part-{p:04d}", f"file-{item['file']:06d}.npy"),
+                   rows_out[targets == p])
+    return {"docs": len(texts), "without_words": dict(without_words)}
+
+
+def bucket_task(item: dict) -> dict:
+    rows = load_arrays(os.path.join(item["work"], "bands", f"part-{item['partition']:04d}", "*.npy"), 3)
+    edges = np.empty((0, 2), dtype=np.uint64)
+    buckets = 0
+    if len(rows):
+        rows = rows[np.lexsort((rows[:, 2], rows[:, 1], rows[:, 0]))]
+        new = np.r_[True, (rows[1:, 0] != rows[:-1, 0]) | (rows[1:, 1] != rows[:-1, 1])]
+        first = np.flatnonzero(new)
+        head = rows[first, 2][np.cumsum(new) - 1]  # the smallest uid of each row's bucket
+        linked = ~new & (rows[:, 2] != head)
+        edges = np.stack([head[linked], rows[linked, 2]], axis=1)
+        buckets = int(np.count_nonzero(np.diff(np.r_[first, len(rows)]) > 1))
+    write_undirected(edges, os.path.join(item["work"], "graph"), 0, item["partition"], item["partitions"])
+    return {"candidate_buckets": buckets, "edges": int(len(edges))}
+
+
+def cluster_task(item: dict) -> dict:
+    edges = read_partition(os.path.join(item["work"], "graph"), item["round"], item["partition"])
+    members, roots_of_members, roots, sizes = component_roots(edges)
+    # Per input file: [row, 0, root uid] for members, [row, 1, cluster size] for roots.
+    rows = np.concatenate([np.stack([members, np.zeros_like(members), roots_of_members], axis=1),
+                           np.stack([roots, np.ones_like(roots), sizes.astype(np.uint64)], axis=1)])
+    files = (rows[:, 0] >> np.uint64(ROW_BITS)).astype(np.int64)
+    rows[:, 0] &= np.uint64((1 << ROW_BITS) - 1)
+    for file_index in np.unique(files):
+        save_array(os.path.join(item["work"], "clusters", f"file-{file_index:06d}",
+                                f"from-{item['partition']:04d}.npy"), rows[files == file_index])
+    return {"histogram": {str(k): int(v) for k, v in zip(*np.unique(sizes, return_counts=True))}}
+
+
+def filter_task(item: dict) -> dict:
+    table = pq.read_table(item["path"])
+    clusters = load_arrays(os.path.join(item["work"], "clusters", f"file-{item['file']:06d}", "*.npy"), 3)
+    sizes = np.ones(table.num_rows, dtype=np.int32)
+    keep = np.ones(table.num_rows, dtype=bool)
+    if len(clusters):
+        rows = clusters[:, 0].astype(np.int64)
+        is_root = clusters[:, 1] == 1
+        keep[rows[~is_root]] = False
+        sizes[rows[is_root]] = clusters[is_root, 2].astype(np.int32)
+    if CLUSTER_SIZE_COLUMN in table.column_names:
+        table = table.drop_columns([CLUSTER_SIZE_COLUMN])
+    table = table.append_column(CLUSTER_SIZE_COLUMN, pa.array(sizes, type=pa.int32()))
+    langs = table.column("lang").to_pylist()
+    kept = table.filter(pa.array(keep))
+    target = os.path.join(item["output_root"], item["relative"])
+    os.makedirs(os.path.dirname(target), exist_ok=True)
+    pq.write_table(kept, target + ".inprogress", compression="zstd")
+    os.replace(target + ".inprogress", target)
+    by_language: Dict[str, list] = {}
+    for lang, k in zip(langs, keep.tolist()):
+        counts = by_language.setdefault(lang, [0, 0])
+        counts[0] += 1
+        counts[1] += int(k)
+    return {"by_language": by_language}
+
+
+def _stage(run: MinHashRun, name: str, function, items: List[dict], use_ray: bool) -> List[dict]:
+    """Run a stage unless its results are already on disk (a rerun after a crash resumes here)."""
+    marker = os.path.join(run.work, f"{name}.done.json")
+    if os.path.exists(marker):
+        with open(marker, encoding="utf-8") as handle:
+            return json.load(handle)
+    results = map_items(function, items, use_ray, name)
+    with open(marker + ".tmp", "w", encoding="utf-8") as handle:
+        json.dump(results, handle)
+    os.replace(marker + ".tmp", marker)
+    return results
+
+
+def run_minhash(run: MinHashRun, use_ray: bool) -> Dict[str, object]:
+    """All five stages; returns the counts for stats.json."""
+    config = {k: v for k, v in vars(run.config).items() if k not in ("threshold", "num_perm")}
+    files = [{"file": i, "path": p} for i, p in enumerate(run.inputs)]
+    common = {"work": run.work, "partitions": run.partitions}
+    signed = _stage(run, "signatures", signature_task, [{**f, **common, "config": config} for f in files], use_ray)
+    bucketed = _stage(run, "buckets", bucket_task,
+                      [{"partition": p, **common} for p in range(run.partitions)], use_ray)
+    components = os.path.join(run.work, "components.done.json")
+    if os.path.exists(components):
+        with open(components, encoding="utf-8") as handle:
+            last_round, rounds = json.load(handle)
+    else:
+        last_round, rounds = connected_components(os.path.join(run.work, "graph"), run.partitions, use_ray)
+        with open(components, "w", encoding="utf-8") as handle:
+            json.dump([last_round, rounds], handle)
+    clustered = _stage(run, "clusters", cluster_task,
+                       [{"partition": p, "round": last_round, **common} for p in range(run.partitions)], use_ray)
+    filtered = _stage(run, "filter", filter_task,
+                      [{**f, "work": run.work, "output_root": run.output_root, "relative": run.relative(f["file"])}
+                       for f in files], use_ray)
+    histogram: Counter = Counter()
+    for result in clustered:
+        histogram.update({int(k): v for k, v in result["histogram"].items()})
+    without_words: Counter = Counter()
+    for result in signed:
+        without_words.update(result["without_words"])
+    by_language: Dict[str, list] = {}
+    for result in filtered:
+        for lang, (docs_in, docs_out) in result["by_language"].items():
+            counts = by_language.setdefault(lang, [0, 0])
+            counts[0] += docs_in
+            counts[1] += docs_out
+    return {
+        "by_language": by_language,
+        "without_words": dict(without_words),
+        "details": {
+            "ngram": run.config.ngram, "bands": run.config.bands, "rows": run.config.rows,
+            "approximate_threshold": round(run.config.approximate_threshold, 4),
+            "partitions": run.partitions, "component_rounds": rounds,
+            "candidate_buckets": sum(r["candidate_buckets"] for r in bucketed),
+            "candidate_edges": sum(r["edges"] for r in bucketed),
+            "clusters": sum(histogram.values()),
+            "documents_in_clusters": sum(size * n for size, n in histogram.items()),
+            "cluster_size_histogram": {str(k): histogram[k] for k in sorted(histogram)},
+        },
+    }
+
+
+def list_inputs(root: str) -> List[str]:
+    """Curated shards ``ROOT/<lang>/*.parquet`` (folders starting with ``_`` are bookkeeping)."""
+    found = []
+    for path in glob.glob(os.path.join(root, "*", "*.parquet")):
+        if not os.path.basename(os.path.dirname(path)).startswith("_"):
+            found.append(os.path.abspath(path))
+    return sorted(found, key=lambda p: os.path.relpath(p, root))
+
+
+def default_partitions(inputs: List[str], requested: Optional[int]) -> int:
+    if requested:
+        return requested
+    rows = sum(pq.ParquetFile(p).metadata.num_rows for p in inputs)
+    # ~250k documents (3.5 M band rows, ~85 MB) per partition keeps every task's memory small.
+    return int(min(256, max(2, -(-rows // 250_000))))
