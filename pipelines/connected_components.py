@@ -17,13 +17,15 @@ smallest of its component, and :func:`component_roots` reads the answer partitio
 number of rounds grows with log(component size); near-duplicate clusters converge in a few.
 
 Edge files are ``DIR/round-RRRR/to-PPPP/from-QQQQ.npy`` (an ``[n, 2]`` uint64 array of ``u, v``),
-written atomically, so a round can be rerun after a crash.
+written atomically. Round 0 (the input) is kept until the end and a rerun starts over from it;
+other rounds are deleted once the next one is written.
 """
 
 from __future__ import annotations
 
 import glob
 import os
+import shutil
 import uuid
 from typing import Dict, Iterable, List, Tuple
 
@@ -151,6 +153,9 @@ def connected_components(root: str, partitions: int, use_ray: bool) -> Tuple[int
 
     Returns (the last round, whose partitions hold node -> component-minimum edges; the rounds run).
     """
+    for stale in glob.glob(os.path.join(root, "round-*")):  # a rerun after a crash starts over from round 0
+        if stale != round_dir(root, 0):
+            shutil.rmtree(stale)
     number, previous = 0, None
     for _ in range(MAX_ROUNDS):
         # Large-star reads round `number` (E_k) and reports its digest; small-star then writes E_k+1.
@@ -160,8 +165,9 @@ def connected_components(root: str, partitions: int, use_ray: bool) -> Tuple[int
             _remove_round(root, number + 1)
             return number, number // 2
         map_items(_star_task, _items(root, number + 1, partitions, "small"), use_ray, "small_star")
-        _remove_round(root, number - 2)
         _remove_round(root, number + 1)
+        if number:  # round 0 stays until the end, so that a rerun can start again from it
+            _remove_round(root, number)
         previous, number = signature, number + 2
     raise RuntimeError(f"connected components did not converge in {MAX_ROUNDS} rounds")
 
@@ -172,10 +178,8 @@ def _items(root: str, number: int, partitions: int, step: str) -> List[dict]:
 
 
 def _remove_round(root: str, number: int) -> None:
-    if number < 0:
-        return
-    for path in glob.glob(os.path.join(round_dir(root, number), "to-*", "*.npy")):
-        os.remove(path)
+    if number >= 0:
+        shutil.rmtree(round_dir(root, number), ignore_errors=True)
 
 
 def component_roots(edges: np.ndarray) -> Tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:

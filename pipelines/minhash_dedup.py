@@ -211,6 +211,17 @@ def run_minhash(run: MinHashRun, use_ray: bool) -> Dict[str, object]:
     }
 
 
+def cluster_map(work: str) -> Dict[int, int]:
+    """``{uid: cluster representative uid}`` for every document in a cluster of two or more, read
+    from a run's work folder (``--keep-work``): for inspecting and testing what was merged."""
+    found: Dict[int, int] = {}
+    for folder in glob.glob(os.path.join(work, "clusters", "file-*")):
+        base = int(os.path.basename(folder).split("-")[1]) << ROW_BITS
+        for row, kind, value in load_arrays(os.path.join(folder, "*.npy"), 3).tolist():
+            found[base | row] = base | row if kind == 1 else value
+    return found
+
+
 def list_inputs(root: str) -> List[str]:
     """Curated shards ``ROOT/<lang>/*.parquet`` (folders starting with ``_`` are bookkeeping)."""
     found = []
