@@ -20,8 +20,11 @@ token is one word in every language. A line with no words is skipped.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from typing import Iterator, List
+
+import regex
 
 from operators.words import words
 
@@ -34,40 +37,39 @@ _PUNCT = {
     "\u00a0": " ", "\u3000": " ",
 }
 _ACCENTED_SCRIPTS_END = 0x0400  # Latin and Greek (with their supplements) sit below Cyrillic.
-_TABLE = None
+# Control characters other than tab and newline are removed.
+_CONTROL = [chr(cp) for cp in list(range(0x00, 0x20)) + list(range(0x7F, 0xA0)) if chr(cp) not in "\t\n"]
+_REPLACEMENT = {**_PUNCT, **{ch: "" for ch in _CONTROL}}
+# One regex over the characters to replace: most characters need nothing, and the scan stays in C
+# (str.translate with a dict looks every character up in Python's dict, several times slower).
+_TO_REPLACE = re.compile("[" + "".join(re.escape(ch) for ch in _REPLACEMENT) + "]")
 
 
-def _translation_table() -> dict:
-    global _TABLE
-    if _TABLE is None:
-        table = {ord(k): v for k, v in _PUNCT.items()}
-        for cp in list(range(0x00, 0x20)) + list(range(0x7F, 0xA0)):
-            if chr(cp) not in "\t\n":
-                table[cp] = None
-        _TABLE = table
-    return _TABLE
+def _replace(match: "re.Match") -> str:
+    return _REPLACEMENT[match.group()]
+
+
+# A run of combining marks (Mn) right after a Latin or Greek character (or after a mark that is itself
+# below U+0400): the marks the accent stripping removes. Matching with regexes keeps the work in C.
+_LATIN_GREEK_MARKS = regex.compile(r"(?<=[\x00-\u03FF])\p{Mn}+")
+_ALL_MARKS = regex.compile(r"\p{Mn}+")
+_DIGIT = re.compile(r"\d")  # for str patterns \d is any Unicode decimal digit (category Nd)
 
 
 def _strip_accents(text: str, every_script: bool = False) -> str:
     if text.isascii():
         return text
-    out: List[str] = []
-    for ch in unicodedata.normalize("NFD", text):
-        if unicodedata.category(ch) == "Mn" and (every_script or (out and ord(out[-1][-1]) < _ACCENTED_SCRIPTS_END)):
-            continue
-        out.append(ch)
-    return unicodedata.normalize("NFC", "".join(out))
+    marks = _ALL_MARKS if every_script else _LATIN_GREEK_MARKS
+    return unicodedata.normalize("NFC", marks.sub("", unicodedata.normalize("NFD", text)))
 
 
 def _zero_digits(text: str) -> str:
-    if text.isascii():
-        return "".join("0" if c.isdigit() else c for c in text) if any(c.isdigit() for c in text) else text
-    return "".join("0" if unicodedata.category(c) == "Nd" else c for c in text)
+    return _DIGIT.sub("0", text)
 
 
 def normalize(line: str, strip_all_accents: bool = False) -> str:
     """One line normalized as cc_net does (see the module docstring for the differences)."""
-    return _zero_digits(_strip_accents(line.lower().translate(_translation_table()), strip_all_accents))
+    return _zero_digits(_strip_accents(_TO_REPLACE.sub(_replace, line.lower()), strip_all_accents))
 
 
 def lm_tokens(line: str, lang: str) -> List[str]:

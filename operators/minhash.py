@@ -38,8 +38,8 @@ from operators.words import words
 
 MERSENNE_PRIME = np.uint64((1 << 61) - 1)
 MAX_HASH = np.uint64((1 << 32) - 1)
-# Rows of (shingle x permutation) products computed at once: bounds the temporary arrays to ~16 MB.
-_BLOCK_ELEMENTS = 1 << 21
+# (shingle x permutation) products computed at once: temporary arrays of ~2 MB stay in cache.
+_BLOCK_ELEMENTS = 1 << 18
 
 
 @dataclass
@@ -107,14 +107,17 @@ def permutation_parameters(num_perm: int, seed: int) -> Tuple[np.ndarray, np.nda
     return np.ascontiguousarray(a), np.ascontiguousarray(b)
 
 
+def _ngrams(text: str, lang: str, ngram: int) -> List[str]:
+    """Every word n-gram of the normalized text, in order, repeats included."""
+    tokens = words(normalize(text or ""), lang or "")
+    if len(tokens) < ngram:
+        return [" ".join(tokens)] if tokens else []
+    return list(map(" ".join, zip(*(tokens[k:] for k in range(ngram)))))
+
+
 def shingles(text: str, lang: str, ngram: int = 5) -> List[str]:
     """The document's distinct word n-grams (words joined by a space), in first-seen order."""
-    tokens = words(normalize(text or ""), lang or "")
-    if not tokens:
-        return []
-    if len(tokens) < ngram:
-        return [" ".join(tokens)]
-    return list(dict.fromkeys(" ".join(tokens[i:i + ngram]) for i in range(len(tokens) - ngram + 1)))
+    return list(dict.fromkeys(_ngrams(text, lang, ngram)))
 
 
 def shingle_hash(shingle: str) -> int:
@@ -122,20 +125,32 @@ def shingle_hash(shingle: str) -> int:
     return xxhash.xxh3_64_intdigest(shingle.encode("utf-8"))
 
 
-def signatures(texts: Sequence[str], langs: Sequence[str], config: MinHashConfig) -> Tuple[np.ndarray, np.ndarray]:
-    """``(signatures uint32 [docs x permutations], has_signature bool [docs])`` of a batch."""
-    a, b = permutation_parameters(config.permutations, config.seed)
+def shingle_hashes(texts: Sequence[str], langs: Sequence[str], ngram: int) -> Tuple[np.ndarray, np.ndarray]:
+    """``(uint64 hashes of every document's n-grams, concatenated; n-gram count per document)``.
+
+    Repeated n-grams are hashed again rather than removed first: the minimum is the same.
+    """
     counts = np.zeros(len(texts), dtype=np.int64)
     hashes: List[int] = []
     for i, (text, lang) in enumerate(zip(texts, langs)):
-        doc_hashes = [xxhash.xxh3_64_intdigest(s.encode("utf-8")) for s in shingles(text, lang, config.ngram)]
+        doc_hashes = list(map(xxhash.xxh3_64_intdigest, map(str.encode, _ngrams(text, lang, ngram))))
         counts[i] = len(doc_hashes)
         hashes.extend(doc_hashes)
-    out = np.full((len(texts), config.permutations), MAX_HASH, dtype=np.uint32)
+    return np.array(hashes, dtype=np.uint64), counts
+
+
+def signatures(texts: Sequence[str], langs: Sequence[str], config: MinHashConfig) -> Tuple[np.ndarray, np.ndarray]:
+    """``(signatures uint32 [docs x permutations], has_signature bool [docs])`` of a batch."""
+    return signatures_from_hashes(*shingle_hashes(texts, langs, config.ngram), config)
+
+
+def signatures_from_hashes(values: np.ndarray, counts: np.ndarray, config: MinHashConfig) -> Tuple[np.ndarray, np.ndarray]:
+    """Signatures from :func:`shingle_hashes`' output (vectorized over the whole batch)."""
+    a, b = permutation_parameters(config.permutations, config.seed)
+    out = np.full((len(counts), config.permutations), MAX_HASH, dtype=np.uint32)
     present = counts > 0
-    if not hashes:
+    if not len(values):
         return out, present
-    values = np.array(hashes, dtype=np.uint64)
     sizes = counts[present]
     starts = np.concatenate(([0], np.cumsum(sizes)[:-1]))
     minima = np.empty((len(sizes), config.permutations), dtype=np.uint64)
@@ -158,12 +173,19 @@ def signatures(texts: Sequence[str], langs: Sequence[str], config: MinHashConfig
 
 
 def _permute(values: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """``((h * a + b) mod 2^64) mod (2^61 - 1)``, low 32 bits: datasketch's legacy permutation."""
-    permuted = values[:, None] * a[None, :]
-    permuted += b[None, :]
-    permuted %= MERSENNE_PRIME
-    permuted &= MAX_HASH
-    return permuted
+    """``((h * a + b) mod 2^64) mod (2^61 - 1)``, low 32 bits: datasketch's legacy permutation.
+
+    The modulo uses the Mersenne identity x = hi * 2^61 + lo = hi + lo (mod 2^61 - 1) instead of
+    a 64-bit division: with x < 2^64, hi + lo < 2^61 + 8, so one conditional subtraction finishes it.
+    """
+    x = values[:, None] * a[None, :]
+    x += b[None, :]
+    reduced = x & MERSENNE_PRIME
+    x >>= np.uint64(61)
+    reduced += x
+    np.subtract(reduced, MERSENNE_PRIME, out=reduced, where=reduced >= MERSENNE_PRIME)
+    reduced &= MAX_HASH
+    return reduced
 
 
 _MIX_1 = np.uint64(0xBF58476D1CE4E5B9)
@@ -191,4 +213,4 @@ def band_keys(sigs: np.ndarray, bands: int, rows: int) -> np.ndarray:
 
 
 __all__ = ["MinHashConfig", "lsh_parameters", "candidate_probability", "permutation_parameters", "shingles",
-           "shingle_hash", "signatures", "band_keys"]
+           "shingle_hash", "shingle_hashes", "signatures", "signatures_from_hashes", "band_keys"]

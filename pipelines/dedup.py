@@ -31,7 +31,9 @@ if str(ROOT) not in sys.path:
 from operators.config_check import ConfigError, build, read_yaml_mapping  # noqa: E402
 from operators.minhash import MinHashConfig  # noqa: E402
 from operators.stats import PipelineStats  # noqa: E402
-from pipelines.minhash_dedup import NO_WORDS, REASON, MinHashRun, default_partitions, list_inputs, run_minhash  # noqa: E402
+from pipelines import minhash_dedup, substring_dedup  # noqa: E402
+from pipelines.minhash_dedup import MinHashRun, default_partitions, list_inputs, run_minhash  # noqa: E402
+from pipelines.substring_dedup import SubstringConfig, SubstringRun, run_substring  # noqa: E402
 
 log = logging.getLogger("dedup")
 STAGES = ("minhash", "substring", "all")
@@ -40,6 +42,7 @@ STAGES = ("minhash", "substring", "all")
 @dataclass
 class DedupConfig:
     minhash: MinHashConfig = field(default_factory=MinHashConfig)
+    substring: SubstringConfig = field(default_factory=SubstringConfig)
     # Hash partitions of the band and graph stages; None = one per ~250k documents (at least 2).
     partitions: Optional[int] = None
     # CPUs of an embedded local Ray (ignored on a cluster); None = all.
@@ -53,7 +56,9 @@ class DedupConfig:
 
 
 def load_config(path: Optional[str]) -> DedupConfig:
-    return build(DedupConfig, read_yaml_mapping("--config", path) if path else {})
+    config = build(DedupConfig, read_yaml_mapping("--config", path) if path else {})
+    config.substring.check_files()
+    return config
 
 
 def _init_ray(config: DedupConfig, address: Optional[str]) -> None:
@@ -81,33 +86,43 @@ def _check_plan(work: str, plan: dict) -> None:
     os.replace(path + ".tmp", path)
 
 
-def minhash_stats(result: dict) -> PipelineStats:
-    stats = PipelineStats(["minhash"])
-    by_language = {lang: (docs_in, docs_out, {REASON: docs_in - docs_out})
+def add_minhash_stats(stats: PipelineStats, result: dict) -> None:
+    reason = minhash_dedup.REASON
+    by_language = {lang: (docs_in, docs_out, {reason: docs_in - docs_out})
                    for lang, (docs_in, docs_out) in result["by_language"].items()}
     docs_in = sum(c[0] for c in by_language.values())
     docs_out = sum(c[1] for c in by_language.values())
-    stats.add("minhash", docs_in, docs_out, {REASON: docs_in - docs_out}, by_language,
-              {NO_WORDS: sum(result["without_words"].values())})
-    stats.add_kept({lang: c[1] for lang, c in by_language.items()})
+    stats.add("minhash", docs_in, docs_out, {reason: docs_in - docs_out}, by_language,
+              {minhash_dedup.NO_WORDS: sum(result["without_words"].values())})
     stats.details["minhash"] = result["details"]
-    return stats
+
+
+def add_substring_stats(stats: PipelineStats, result: dict) -> None:
+    reason = substring_dedup.REASON
+    by_language = {lang: (c[0], c[1], {reason: c[0] - c[1]}) for lang, c in result["by_language"].items()}
+    docs_in = sum(c[0] for c in by_language.values())
+    docs_out = sum(c[1] for c in by_language.values())
+    trimmed = sum(c[2] for c in result["by_language"].values())
+    stats.add("substring", docs_in, docs_out, {reason: docs_in - docs_out}, by_language,
+              {substring_dedup.TRIMMED: trimmed})
+    stats.details["substring"] = result["details"]
 
 
 def dedup(config: DedupConfig, input_dir: str, output: str, stage: str = "all", in_process: bool = False,
           ray_address: Optional[str] = None, keep_work: bool = False) -> PipelineStats:
     if stage not in STAGES:
         raise ConfigError(f"--stage: expected one of {', '.join(STAGES)}, got {stage!r}")
-    if stage != "minhash":
-        raise ConfigError("--stage substring: not available yet; use --stage minhash")
     if not os.path.isdir(input_dir):
         raise ConfigError(f"--input: folder not found: {input_dir}")
+    input_dir = os.path.abspath(input_dir)
     inputs = list_inputs(input_dir)
     if not inputs:
         raise ConfigError(f"--input: no <lang>/*.parquet shards in {input_dir}")
     output = os.path.abspath(output)
-    if os.path.abspath(input_dir) == output:
+    if input_dir == output:
         raise ConfigError("--output: must differ from --input")
+    if stage != "minhash":
+        config.substring.check_files()
     work = os.path.join(output, "_work")
     partitions = default_partitions(inputs, config.partitions)
     plan = {"inputs": [os.path.relpath(p, input_dir) for p in inputs], "stage": stage,
@@ -116,12 +131,22 @@ def dedup(config: DedupConfig, input_dir: str, output: str, stage: str = "all", 
     _check_plan(work, plan)
     if not in_process:
         _init_ray(config, ray_address)
-    run = MinHashRun(inputs, os.path.abspath(input_dir), output, os.path.join(work, "minhash"), config.minhash,
-                     partitions)
-    os.makedirs(run.work, exist_ok=True)
-    log.info("MinHash over %d files, %d partitions, %d x %d bands", len(inputs), partitions,
-             config.minhash.bands, config.minhash.rows)
-    stats = minhash_stats(run_minhash(run, use_ray=not in_process))
+    stats = PipelineStats([s for s in ("minhash", "substring") if stage in (s, "all")])
+    final_output, next_input = output, input_dir
+    if stage in ("minhash", "all"):
+        minhash_output = output if stage == "minhash" else os.path.join(work, "after-minhash")
+        run = MinHashRun(inputs, input_dir, minhash_output, os.path.join(work, "minhash"), config.minhash, partitions)
+        log.info("MinHash over %d files, %d partitions, %d x %d bands", len(inputs), partitions,
+                 config.minhash.bands, config.minhash.rows)
+        add_minhash_stats(stats, run_minhash(run, use_ray=not in_process))
+        next_input = minhash_output
+    if stage in ("substring", "all"):
+        run = SubstringRun(list_inputs(next_input), next_input, final_output, os.path.join(work, "substring"),
+                           config.substring)
+        log.info("exact substrings of >= %d tokens over %d files", config.substring.min_tokens, len(run.inputs))
+        add_substring_stats(stats, run_substring(run, use_ray=not in_process))
+    last = stats.operators[-1]
+    stats.add_kept({lang: counts.docs_out for lang, counts in last.by_language.items()})
     stats.check()
     with open(os.path.join(output, "stats.json.tmp"), "w", encoding="utf-8") as handle:
         handle.write(stats.to_json())

@@ -44,7 +44,7 @@ from pipelines.connected_components import (
     save_array,
     write_undirected,
 )
-from pipelines.task_map import map_items
+from pipelines.task_map import run_stage
 
 REASON = "dup:minhash"
 NO_WORDS = "minhash:no_words"
@@ -149,26 +149,13 @@ def filter_task(item: dict) -> dict:
     return {"by_language": by_language}
 
 
-def _stage(run: MinHashRun, name: str, function, items: List[dict], use_ray: bool) -> List[dict]:
-    """Run a stage unless its results are already on disk (a rerun after a crash resumes here)."""
-    marker = os.path.join(run.work, f"{name}.done.json")
-    if os.path.exists(marker):
-        with open(marker, encoding="utf-8") as handle:
-            return json.load(handle)
-    results = map_items(function, items, use_ray, name)
-    with open(marker + ".tmp", "w", encoding="utf-8") as handle:
-        json.dump(results, handle)
-    os.replace(marker + ".tmp", marker)
-    return results
-
-
 def run_minhash(run: MinHashRun, use_ray: bool) -> Dict[str, object]:
     """All five stages; returns the counts for stats.json."""
     config = {k: v for k, v in vars(run.config).items() if k not in ("threshold", "num_perm")}
     files = [{"file": i, "path": p} for i, p in enumerate(run.inputs)]
     common = {"work": run.work, "partitions": run.partitions}
-    signed = _stage(run, "signatures", signature_task, [{**f, **common, "config": config} for f in files], use_ray)
-    bucketed = _stage(run, "buckets", bucket_task,
+    signed = run_stage(run.work, "signatures", signature_task, [{**f, **common, "config": config} for f in files], use_ray)
+    bucketed = run_stage(run.work, "buckets", bucket_task,
                       [{"partition": p, **common} for p in range(run.partitions)], use_ray)
     components = os.path.join(run.work, "components.done.json")
     if os.path.exists(components):
@@ -178,9 +165,9 @@ def run_minhash(run: MinHashRun, use_ray: bool) -> Dict[str, object]:
         last_round, rounds = connected_components(os.path.join(run.work, "graph"), run.partitions, use_ray)
         with open(components, "w", encoding="utf-8") as handle:
             json.dump([last_round, rounds], handle)
-    clustered = _stage(run, "clusters", cluster_task,
+    clustered = run_stage(run.work, "clusters", cluster_task,
                        [{"partition": p, "round": last_round, **common} for p in range(run.partitions)], use_ray)
-    filtered = _stage(run, "filter", filter_task,
+    filtered = run_stage(run.work, "filter", filter_task,
                       [{**f, "work": run.work, "output_root": run.output_root, "relative": run.relative(f["file"])}
                        for f in files], use_ray)
     histogram: Counter = Counter()

@@ -9,6 +9,7 @@ JSON-able dicts (counts), returned in item order.
 from __future__ import annotations
 
 import json
+import os
 from typing import Callable, List
 
 import pyarrow as pa
@@ -36,4 +37,19 @@ def map_items(function: Callable[[dict], dict], items: List[dict], use_ray: bool
     for batch in dataset.iter_batches(batch_format="pyarrow", batch_size=None):
         for index, result in zip(batch.column("index").to_pylist(), batch.column("result").to_pylist()):
             results[index] = json.loads(result)
+    return results
+
+
+def run_stage(work: str, name: str, function: Callable[[dict], dict], items: List[dict], use_ray: bool) -> List[dict]:
+    """:func:`map_items`, unless the stage's results are already in ``WORK/<name>.done.json``: a rerun
+    after a crash resumes at the first unfinished stage."""
+    marker = os.path.join(work, f"{name}.done.json")
+    if os.path.exists(marker):
+        with open(marker, encoding="utf-8") as handle:
+            return json.load(handle)
+    results = map_items(function, items, use_ray, name)
+    os.makedirs(work, exist_ok=True)
+    with open(marker + ".tmp", "w", encoding="utf-8") as handle:
+        json.dump(results, handle)
+    os.replace(marker + ".tmp", marker)
     return results

@@ -112,20 +112,25 @@ def test_output_keeps_one_representative_per_cluster_with_its_size(planted):
 
 
 @pytest.mark.slow
-def test_dedup_on_ray_over_curate_cc_output_equals_in_process(ray_local, tmp_path):
+def test_dedup_all_stages_on_ray_over_curate_cc_output_equals_in_process(ray_local, tmp_path):
     from pipelines.curate_cc import curate
     from pipelines.curate_config import load_config
 
     curated = tmp_path / "curated"
     curate_stats = curate(load_config(None), [str(shared_path("warc"))], str(curated), in_process=True)
-    on_ray = dedup(DedupConfig(), str(curated), str(tmp_path / "ray"), stage="minhash")
-    local = dedup(DedupConfig(), str(curated), str(tmp_path / "local"), stage="minhash", in_process=True)
+    on_ray = dedup(DedupConfig(), str(curated), str(tmp_path / "ray"), stage="all")
+    local = dedup(DedupConfig(), str(curated), str(tmp_path / "local"), stage="all", in_process=True)
     assert on_ray.to_dict() == local.to_dict()
     minhash = on_ray.operator("minhash")
     assert minhash.docs_in == sum(curate_stats.kept_per_language.values())
-    assert sum(on_ray.kept_per_language.values()) == minhash.docs_out
+    substring = on_ray.operator("substring")
+    assert substring.docs_in == minhash.docs_out
+    assert sum(on_ray.kept_per_language.values()) == substring.docs_out
     assert documents_by_language(str(tmp_path / "ray")) == documents_by_language(str(tmp_path / "local"))
     assert not (tmp_path / "ray" / "_work").exists()
     # Two archive.org book pages by one author share most of their text: a cluster of two.
     assert minhash.dropped["dup:minhash"] >= 1
-    assert read_stats(str(tmp_path / "ray"))["details"]["minhash"]["clusters"] >= 1
+    details = read_stats(str(tmp_path / "ray"))["details"]
+    assert details["minhash"]["clusters"] >= 1
+    # News pages of one site repeat whole paragraphs: exact substrings are cut.
+    assert details["substring"]["removed_characters"] > 0 and substring.noted["substring:trimmed"] > 0
