@@ -49,6 +49,7 @@ if str(ROOT) not in sys.path:
 
 import numpy as np  # noqa: E402
 
+from bench.report import save_report  # noqa: E402
 from operators.languages import FLORES_CODES, TARGET_LANGUAGES  # noqa: E402
 import xxhash  # noqa: E402
 
@@ -63,7 +64,6 @@ from operators.minhash import (  # noqa: E402
 )
 
 DEFAULT_DATA = Path(os.environ.get("MARCO_SHARED_DATA", ROOT.parent / "shared" / "data"))
-RESULTS_DIR = BENCH_DIR / "results"
 TARGET_DATASKETCH_RATIO = 20.0
 TARGET_CLUSTER_GB = 2.0
 
@@ -305,10 +305,7 @@ def main(argv=None) -> int:
     print(f"clustering {c['rows']} rows ({c['partitions']} partitions, {c['edges']} candidate edges, "
           f"{c['rounds']} rounds): {c['wall_s']} s, peak RSS {c['peak_rss_gb']} GB (target <= {TARGET_CLUSTER_GB} GB); "
           f"planted copies found in their base's cluster: {c['planted_found']}/{c['planted_copies']}")
-    RESULTS_DIR.mkdir(exist_ok=True)
-    path = RESULTS_DIR / f"minhash-{_dt.datetime.now():%Y%m%d-%H%M%S}.json"
-    path.write_text(json.dumps(report, indent=1))
-    print(f"results: {path}")
+    save_report("minhash", report)
     return 0
 
 

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as _dt
-import json
 import os
 import sys
 import tempfile
@@ -30,6 +29,7 @@ sys.path.insert(0, str(ROOT))
 import pyarrow as pa  # noqa: E402
 import pyarrow.parquet as pq  # noqa: E402
 
+from bench.report import save_report  # noqa: E402
 from operators.languages import TARGET_LANGUAGES  # noqa: E402
 from operators.perplexity import PerplexityConfig, PerplexityFilter  # noqa: E402
 from pipelines.derive_ppl_cutoffs import main as derive_cutoffs  # noqa: E402
@@ -93,11 +93,7 @@ def main(argv=None) -> int:
           f"(with text preparation and SentencePiece: {report['training']['all_s_per_million_tokens']} s)")
     print(f"filter: {len(docs)} docs in {len(langs)} languages, {report['filter']['docs_per_s_per_core']} docs/s/core, "
           f"{report['filter']['chars_per_s'] / 1e6:.2f} M chars/s, kept {kept}")
-    results = ROOT / "bench" / "results"
-    results.mkdir(exist_ok=True)
-    out = results / f"perplexity-{_dt.datetime.now():%Y%m%d-%H%M%S}.json"
-    out.write_text(json.dumps(report, indent=2))
-    print(f"results: {out}")
+    save_report("perplexity", report)
     return 0
 
 

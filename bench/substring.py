@@ -19,7 +19,6 @@ the share of characters removed, and the child's peak RSS. Results go to
 from __future__ import annotations
 
 import argparse
-import datetime as _dt
 import json
 import os
 import random
@@ -38,11 +37,11 @@ if str(ROOT) not in sys.path:
 import pyarrow as pa  # noqa: E402
 import pyarrow.parquet as pq  # noqa: E402
 
+from bench.report import save_report  # noqa: E402
 from operators.languages import TARGET_LANGUAGES  # noqa: E402
 from operators.words import word_spans  # noqa: E402
 
 DEFAULT_DATA = Path(os.environ.get("MARCO_SHARED_DATA", ROOT.parent / "shared" / "data"))
-RESULTS_DIR = BENCH_DIR / "results"
 
 
 def edited_copy(text: str, lang: str, every: int, rng: random.Random) -> str:
@@ -81,7 +80,7 @@ def write_input(data: Path, folder: Path, min_mb: float, every: int) -> dict:
 
 def child(input_dir: str, work: str) -> int:
     """Run the substring stages one by one, timing each (CPU seconds of this process)."""
-    from pipelines.minhash_dedup import list_inputs
+    from pipelines.dedup_files import list_inputs
     from pipelines.substring_dedup import SubstringConfig, SubstringRun, filter_task, find_task, plan_partitions, tokenize_task
 
     config = SubstringConfig()
@@ -138,14 +137,11 @@ def main(argv=None) -> int:
     report["mb_per_core_s"] = {stage: round(mb / s, 2) for stage, s in result["seconds"].items()}
     report["mb_per_core_s"]["total"] = round(mb / sum(result["seconds"].values()), 2)
     chars = report["removed_characters"]
-    print(f"MB/s per core: " + ", ".join(f"{k} {v}" for k, v in report["mb_per_core_s"].items()))
+    print("MB/s per core: " + ", ".join(f"{k} {v}" for k, v in report["mb_per_core_s"].items()))
     print(f"{report['partitions']} partitions, largest {report['largest_partition_tokens']} tokens; "
           f"{report['removed_tokens']} of {report['tokens']} tokens removed ({chars} characters), "
           f"{report['dropped_documents']} documents dropped; peak RSS {report['peak_rss_gb']} GB")
-    RESULTS_DIR.mkdir(exist_ok=True)
-    path = RESULTS_DIR / f"substring-{_dt.datetime.now():%Y%m%d-%H%M%S}.json"
-    path.write_text(json.dumps(report, indent=1))
-    print(f"results: {path}")
+    save_report("substring", report)
     return 0
 
 

@@ -32,7 +32,8 @@ from operators.config_check import ConfigError, build, read_yaml_mapping  # noqa
 from operators.minhash import MinHashConfig  # noqa: E402
 from operators.stats import PipelineStats  # noqa: E402
 from pipelines import minhash_dedup, substring_dedup  # noqa: E402
-from pipelines.minhash_dedup import MinHashRun, default_partitions, list_inputs, run_minhash  # noqa: E402
+from pipelines.dedup_files import list_inputs  # noqa: E402
+from pipelines.minhash_dedup import MinHashRun, default_partitions, run_minhash  # noqa: E402
 from pipelines.substring_dedup import SubstringConfig, SubstringRun, run_substring  # noqa: E402
 
 log = logging.getLogger("dedup")

@@ -44,6 +44,7 @@ from pipelines.connected_components import (
     save_array,
     write_undirected,
 )
+from pipelines.dedup_files import StageFiles, write_shard
 from pipelines.task_map import run_stage
 
 REASON = "dup:minhash"
@@ -54,16 +55,9 @@ SIGNATURE_BATCH = 1000
 
 
 @dataclass
-class MinHashRun:
-    inputs: List[str]          # absolute paths of the input parquet files, sorted
-    input_root: str
-    output_root: str
-    work: str
+class MinHashRun(StageFiles):
     config: MinHashConfig
     partitions: int
-
-    def relative(self, index: int) -> str:
-        return os.path.relpath(self.inputs[index], self.input_root)
 
 
 def _uid(file_index: int, rows: np.ndarray) -> np.ndarray:
@@ -137,10 +131,7 @@ def filter_task(item: dict) -> dict:
     table = table.append_column(CLUSTER_SIZE_COLUMN, pa.array(sizes, type=pa.int32()))
     langs = table.column("lang").to_pylist()
     kept = table.filter(pa.array(keep))
-    target = os.path.join(item["output_root"], item["relative"])
-    os.makedirs(os.path.dirname(target), exist_ok=True)
-    pq.write_table(kept, target + ".inprogress", compression="zstd")
-    os.replace(target + ".inprogress", target)
+    write_shard(kept, item["output_root"], item["relative"])
     by_language: Dict[str, list] = {}
     for lang, k in zip(langs, keep.tolist()):
         counts = by_language.setdefault(lang, [0, 0])
@@ -207,15 +198,6 @@ def cluster_map(work: str) -> Dict[int, int]:
         for row, kind, value in load_arrays(os.path.join(folder, "*.npy"), 3).tolist():
             found[base | row] = base | row if kind == 1 else value
     return found
-
-
-def list_inputs(root: str) -> List[str]:
-    """Curated shards ``ROOT/<lang>/*.parquet`` (folders starting with ``_`` are bookkeeping)."""
-    found = []
-    for path in glob.glob(os.path.join(root, "*", "*.parquet")):
-        if not os.path.basename(os.path.dirname(path)).startswith("_"):
-            found.append(os.path.abspath(path))
-    return sorted(found, key=lambda p: os.path.relpath(p, root))
 
 
 def default_partitions(inputs: List[str], requested: Optional[int]) -> int:

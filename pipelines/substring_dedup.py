@@ -37,6 +37,7 @@ import pyarrow.parquet as pq
 from operators.config_check import ConfigError
 from operators.exact_substrings import character_ranges, duplicated_token_mask, remove_ranges, token_runs
 from operators.tokenizer import load_tokenizer, tokenizer_source
+from pipelines.dedup_files import StageFiles, write_shard
 from pipelines.task_map import run_stage
 
 REASON = "dup:substring_short"
@@ -69,15 +70,8 @@ class SubstringConfig:
 
 
 @dataclass
-class SubstringRun:
-    inputs: List[str]
-    input_root: str
-    output_root: str
-    work: str
+class SubstringRun(StageFiles):
     config: SubstringConfig
-
-    def relative(self, index: int) -> str:
-        return os.path.relpath(self.inputs[index], self.input_root)
 
 
 def _tokens_path(work: str, file_index: int) -> str:
@@ -177,10 +171,7 @@ def filter_task(item: dict) -> dict:
         table = table.drop_columns([REMOVED_COLUMN])
     table = table.append_column(REMOVED_COLUMN, pa.array(removed_chars.astype(np.int32)))
     kept = table.filter(pa.array(keep))
-    target = os.path.join(item["output_root"], item["relative"])
-    os.makedirs(os.path.dirname(target), exist_ok=True)
-    pq.write_table(kept, target + ".inprogress", compression="zstd")
-    os.replace(target + ".inprogress", target)
+    write_shard(kept, item["output_root"], item["relative"])
     counts: Dict[str, list] = {}
     trimmed_rows = {row for row, _, _ in touched.tolist()}
     for row, lang in enumerate(langs):

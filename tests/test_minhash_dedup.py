@@ -18,7 +18,8 @@ import pytest
 from operators.languages import TARGET_LANGUAGES
 from operators.minhash import shingles
 from pipelines.dedup import DedupConfig, dedup
-from pipelines.minhash_dedup import CLUSTER_SIZE_COLUMN, ROW_BITS, cluster_map, list_inputs
+from pipelines.dedup_files import list_inputs
+from pipelines.minhash_dedup import CLUSTER_SIZE_COLUMN, ROW_BITS, cluster_map
 from tests.curated_output import documents_by_language, read_stats
 from tests.planted_duplicates import jaccard, planted_corpus
 from tests.shared_data import shared_path

@@ -1,0 +1,43 @@
+"""Files of a global dedup stage: which shards it reads, where their counterparts go, how they are written.
+
+A stage reads every ``<lang>/*.parquet`` shard under an input folder (a ``curate_cc.py`` output) and
+writes one shard per input, at the same relative path under the output folder, atomically.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+from dataclasses import dataclass
+from typing import List
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+
+def list_inputs(root: str) -> List[str]:
+    """Curated shards ``ROOT/<lang>/*.parquet`` (folders starting with ``_`` are bookkeeping), sorted by
+    relative path: the order that numbers the documents."""
+    found = []
+    for path in glob.glob(os.path.join(root, "*", "*.parquet")):
+        if not os.path.basename(os.path.dirname(path)).startswith("_"):
+            found.append(os.path.abspath(path))
+    return sorted(found, key=lambda p: os.path.relpath(p, root))
+
+
+@dataclass
+class StageFiles:
+    inputs: List[str]      # absolute paths of the input shards, in list_inputs order
+    input_root: str
+    output_root: str
+    work: str              # the stage's folder for intermediate files
+
+    def relative(self, index: int) -> str:
+        return os.path.relpath(self.inputs[index], self.input_root)
+
+
+def write_shard(table: pa.Table, output_root: str, relative: str) -> None:
+    target = os.path.join(output_root, relative)
+    os.makedirs(os.path.dirname(target), exist_ok=True)
+    pq.write_table(table, target + ".inprogress", compression="zstd")
+    os.replace(target + ".inprogress", target)
