@@ -97,3 +97,26 @@ class Source(ABC):
     @abstractmethod
     def read(self, location: str) -> Iterator[Outcome]:
         """Yield outcomes whose rows are documents (or placeholders carrying a drop reason)."""
+
+
+class OutcomeBatcher:
+    """Collects rows (dicts of ``schema``) and their reasons from a source; emits an Outcome every
+    ``size`` rows, so sources stream in bounded batches."""
+
+    def __init__(self, size: int, schema: pa.Schema) -> None:
+        self.size = size
+        self.schema = schema
+        self.rows: list = []
+        self.reasons: list = []
+
+    def add(self, row: dict, reason: Reason) -> Optional[Outcome]:
+        self.rows.append(row)
+        self.reasons.append(reason)
+        return self.flush() if len(self.rows) >= self.size else None
+
+    def flush(self) -> Optional[Outcome]:
+        if not self.rows:
+            return None
+        outcome = Outcome(pa.Table.from_pylist(self.rows, schema=self.schema), self.reasons)
+        self.rows, self.reasons = [], []
+        return outcome

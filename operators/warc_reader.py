@@ -31,11 +31,11 @@ import re
 import logging
 import zlib
 from dataclasses import dataclass
-from typing import Iterator, List, Optional
+from typing import Iterator, Optional
 
 import pyarrow as pa
 
-from operators.base import Outcome, Source
+from operators.base import Outcome, OutcomeBatcher, Source
 from operators.config_check import ConfigError
 from operators.html_decoding import decode_html
 from operators.remote_files import open_binary
@@ -122,28 +122,6 @@ def _clean_url(url: Optional[str]) -> Optional[str]:
     return url or None
 
 
-class _Batcher:
-    """Collects rows and reasons; emits an Outcome every ``size`` rows."""
-
-    def __init__(self, size: int) -> None:
-        self.size = size
-        self.rows: List[dict] = []
-        self.reasons: List[Optional[str]] = []
-
-    def add(self, row: dict, reason: Optional[str]) -> Optional[Outcome]:
-        self.rows.append(row)
-        self.reasons.append(reason)
-        return self.flush() if len(self.rows) >= self.size else None
-
-    def flush(self) -> Optional[Outcome]:
-        if not self.rows:
-            return None
-        table = pa.Table.from_pylist(self.rows, schema=DOCUMENT_SCHEMA)
-        outcome = Outcome(table, self.reasons)
-        self.rows, self.reasons = [], []
-        return outcome
-
-
 class WarcReader(Source):
     name = "warc_reader"
 
@@ -151,7 +129,7 @@ class WarcReader(Source):
         self.config = config
 
     def read(self, location: str) -> Iterator[Outcome]:
-        batcher = _Batcher(self.config.batch_size)
+        batcher = OutcomeBatcher(self.config.batch_size, DOCUMENT_SCHEMA)
         for row, reason in self._all_records(location):
             out = batcher.add(row, reason)
             if out is not None:
