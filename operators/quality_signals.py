@@ -147,6 +147,19 @@ _CONTINUATION = "\u0080-\u00bf€‚ƒ„…†‡ˆ‰Š‹ŒŽ‘’“”•�
 _MOJIBAKE = re.compile(f"[ÂÃ][{_CONTINUATION}]|â€[{_CONTINUATION}]?")
 
 
+def class_counts(text: str) -> np.ndarray:
+    """How many characters of ``text`` fall in each character class (one vectorized pass)."""
+    codes = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
+    return np.bincount(_char_classes()[codes], minlength=10) if codes.size else np.zeros(10, dtype=np.int64)
+
+
+def char_class_counts(text: str) -> Tuple[int, int, int]:
+    """(punctuation + symbol characters, digits, visible characters (at least 1)) of ``text``."""
+    classes = class_counts(text)
+    visible = max(int(classes.sum() - classes[_SPACE]), 1)
+    return int(classes[_PUNCT] + classes[_SYMBOL]), int(classes[_DIGIT]), visible
+
+
 def classes_c1_punct(text: str) -> int:
     return len(_C1_PUNCT.findall(text)) if not text.isascii() else 0
 
@@ -222,9 +235,8 @@ def compute_signals(text: str, lang: str, lists: LanguageLists) -> Dict[str, flo
     """Every signal of :data:`SIGNALS` for one document."""
     out: Dict[str, float] = {}
     # Characters: one vectorized pass through the class table.
-    codes = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
-    classes = np.bincount(_char_classes()[codes], minlength=10) if codes.size else np.zeros(10, dtype=np.int64)
-    visible = max(int(codes.size - classes[_SPACE]), 1)
+    classes = class_counts(text)
+    visible = max(int(classes.sum() - classes[_SPACE]), 1)
     out["symbol_ratio"] = float(classes[_PUNCT] + classes[_SYMBOL]) / visible
     out["digit_ratio"] = float(classes[_DIGIT]) / visible
     out["replacement_ratio"] = float(classes[_REPLACEMENT]) / visible
@@ -268,4 +280,4 @@ def compute_signals(text: str, lang: str, lists: LanguageLists) -> Dict[str, flo
     return out
 
 
-__all__ = ["SIGNALS", "LanguageLists", "Blocklist", "compute_signals", "TERMINAL_PUNCTUATION", "SHORT_LINE_WORDS"]
+__all__ = ["SIGNALS", "LanguageLists", "Blocklist", "compute_signals", "class_counts", "char_class_counts", "TERMINAL_PUNCTUATION", "SHORT_LINE_WORDS"]
