@@ -109,7 +109,8 @@ def numbers(text: str) -> Set[str]:
     return {n for n in found if len(n) >= 2}
 
 
-def _squeezed(text: str) -> str:
+def squeezed(text: str) -> str:
+    """Lowercased letters and digits only: the form compared by pair:identical and the pair dedup."""
     return _NOT_WORD.sub("", text.lower())
 
 
@@ -149,7 +150,7 @@ class PairFilter(Filter):
             return "pair:empty"
         if len(src) > config.max_chars or len(tgt) > config.max_chars:
             return "pair:too_long"
-        if _squeezed(src) == _squeezed(tgt):
+        if squeezed(src) == squeezed(tgt):
             return "pair:identical"
         if len(src) >= config.copy_min_chars and src.lower() in tgt.lower():
             return "pair:source_copied"
@@ -189,4 +190,4 @@ class PairFilter(Filter):
         return out
 
 
-__all__ = ["PairFilter", "PairFilterConfig", "LENGTH_SCALE", "STOP_WORD_FLOOR", "numbers"]
+__all__ = ["PairFilter", "PairFilterConfig", "LENGTH_SCALE", "STOP_WORD_FLOOR", "numbers", "squeezed"]

@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import logging
 import math
-import os
 import sys
 import threading
 import time
@@ -36,6 +35,7 @@ from pipelines.cc_chunk import (  # noqa: E402
     run_chunk_on_ray,
 )
 from pipelines.curate_config import CurateConfig, load_config  # noqa: E402
+from pipelines.ray_session import init_ray  # noqa: E402
 from pipelines.shard_output import Chunk, ShardOutput, plan_chunks  # noqa: E402
 
 log = logging.getLogger("curate_cc")
@@ -54,21 +54,6 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument("--listing-prefix", default=COMMON_CRAWL_HTTPS,
                         help="prefix for relative paths in a warc.paths.gz listing (default: %(default)s)")
     return parser.parse_args(argv)
-
-
-def _init_ray(config: CurateConfig, address: Optional[str]) -> None:
-    import ray
-
-    if address or os.environ.get("RAY_ADDRESS"):
-        ray.init(address=address, ignore_reinit_error=True, log_to_driver=True)
-        return
-    ray.init(
-        address="local",
-        num_cpus=config.ray.num_cpus,
-        include_dashboard=False,
-        ignore_reinit_error=True,
-        runtime_env={"env_vars": {"PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}},
-    )
 
 
 def _chunk_concurrency(config: CurateConfig) -> int:
@@ -102,7 +87,7 @@ def curate(config: CurateConfig, inputs: List[str], output: str, in_process: boo
     collector = None
     concurrency = 1
     if todo and not in_process:
-        _init_ray(config, ray_address)
+        init_ray(ray_address, config.ray.num_cpus)
         collector = _collector()
         concurrency = _chunk_concurrency(config)
 

@@ -34,6 +34,7 @@ from operators.stats import PipelineStats  # noqa: E402
 from pipelines import minhash_dedup, substring_dedup  # noqa: E402
 from pipelines.dedup_files import list_inputs  # noqa: E402
 from pipelines.minhash_dedup import MinHashRun, default_partitions, run_minhash  # noqa: E402
+from pipelines.ray_session import init_ray  # noqa: E402
 from pipelines.substring_dedup import SubstringConfig, SubstringRun, run_substring  # noqa: E402
 
 log = logging.getLogger("dedup")
@@ -60,16 +61,6 @@ def load_config(path: Optional[str]) -> DedupConfig:
     config = build(DedupConfig, read_yaml_mapping("--config", path) if path else {})
     config.substring.check_files()
     return config
-
-
-def _init_ray(config: DedupConfig, address: Optional[str]) -> None:
-    import ray
-
-    if address or os.environ.get("RAY_ADDRESS"):
-        ray.init(address=address, ignore_reinit_error=True, log_to_driver=True)
-        return
-    ray.init(address="local", num_cpus=config.num_cpus, include_dashboard=False, ignore_reinit_error=True,
-             runtime_env={"env_vars": {"PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}})
 
 
 def _check_plan(work: str, plan: dict) -> None:
@@ -131,7 +122,7 @@ def dedup(config: DedupConfig, input_dir: str, output: str, stage: str = "all", 
     plan["config"].pop("num_cpus")
     _check_plan(work, plan)
     if not in_process:
-        _init_ray(config, ray_address)
+        init_ray(ray_address, config.num_cpus)
     stats = PipelineStats([s for s in ("minhash", "substring") if stage in (s, "all")])
     final_output, next_input = output, input_dir
     if stage in ("minhash", "all"):
