@@ -85,3 +85,9 @@ def test_bad_inputs_fail_before_any_work(corpora, tmp_path, capsys):
     assert "file not found" in capsys.readouterr().err
     with pytest.raises(ConfigError, match="laser.model_dir"):
         load_config(None, src="en", tgt="de", laser_dir=str(tmp_path))
+
+
+def test_documented_config_is_the_default():
+    from pipelines.curate_cc import ROOT
+
+    assert load_config(str(ROOT / "configs" / "parallel.yaml"), src="en", tgt="de") == load_config(None, src="en", tgt="de")
