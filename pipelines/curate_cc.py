@@ -35,6 +35,7 @@ from pipelines.cc_chunk import (  # noqa: E402
     run_chunk_on_ray,
 )
 from pipelines.curate_config import CurateConfig, load_config  # noqa: E402
+from pipelines.cli import add_ray_arguments, run_pipeline  # noqa: E402
 from pipelines.ray_session import init_ray  # noqa: E402
 from pipelines.shard_output import Chunk, ShardOutput, plan_chunks  # noqa: E402
 
@@ -47,8 +48,7 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
                         help="WARC/WET files, globs, directories, https:// or s3:// URLs, or a warc.paths.gz listing")
     parser.add_argument("--output", required=True, help="output directory")
     parser.add_argument("--config", help="YAML config (default: built-in defaults, see configs/curate_cc.yaml)")
-    parser.add_argument("--ray-address", help="Ray cluster address; default: RAY_ADDRESS or an embedded local Ray")
-    parser.add_argument("--in-process", action="store_true", help="run without Ray, in this process")
+    add_ray_arguments(parser)
     parser.add_argument("--num-cpus", type=int, help="CPUs of the embedded local Ray (overrides ray.num_cpus)")
     parser.add_argument("--chunk-files", type=int, help="input files per chunk (overrides output.chunk_files)")
     parser.add_argument("--listing-prefix", default=COMMON_CRAWL_HTTPS,
@@ -126,9 +126,9 @@ def curate(config: CurateConfig, inputs: List[str], output: str, in_process: boo
 
 
 def main(argv: Optional[List[str]] = None) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     args = parse_args(argv)
-    try:
+
+    def job() -> PipelineStats:
         config = load_config(args.config)
         if args.num_cpus is not None:
             config.ray.num_cpus = args.num_cpus
@@ -136,13 +136,9 @@ def main(argv: Optional[List[str]] = None) -> int:
             if args.chunk_files <= 0:
                 raise ConfigError("--chunk-files: must be positive")
             config.output.chunk_files = args.chunk_files
-        stats = curate(config, args.input, args.output, args.in_process, args.ray_address, args.listing_prefix)
-    except (ConfigError, FileNotFoundError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    print(f"\n=== {PIPELINE_NAME}: per-operator statistics ({args.output}/stats.json) ===")
-    print(stats.table())
-    return 0
+        return curate(config, args.input, args.output, args.in_process, args.ray_address, args.listing_prefix)
+
+    return run_pipeline(PIPELINE_NAME, args.output, job)
 
 
 if __name__ == "__main__":

@@ -45,6 +45,7 @@ from operators.pair_filters import PairFilter, squeezed  # noqa: E402
 from operators.runner import OperatorRunner, SourceRunner  # noqa: E402
 from operators.stats import PipelineStats  # noqa: E402
 from operators.translation_templates import choose_template, render  # noqa: E402
+from pipelines.cli import add_ray_arguments, run_pipeline  # noqa: E402
 from pipelines.parallel_config import ParallelConfig, load_config  # noqa: E402
 from pipelines.ray_session import init_ray  # noqa: E402
 from pipelines.task_map import map_items, run_stage  # noqa: E402
@@ -187,24 +188,20 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument("--format", help="moses, tsv, tmx or ccaligned (default: from each file's name)")
     parser.add_argument("--laser-dir", help="folder with the LASER model files (default: heuristics only)")
     parser.add_argument("--config", help="YAML config (see configs/parallel.yaml)")
-    parser.add_argument("--ray-address", help="Ray cluster address; default: RAY_ADDRESS or an embedded local Ray")
-    parser.add_argument("--in-process", action="store_true", help="run without Ray, in this process")
+    add_ray_arguments(parser)
     return parser.parse_args(argv)
 
 
 def main(argv: Optional[List[str]] = None) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     args = parse_args(argv)
-    try:
+
+    def job() -> PipelineStats:
         config = load_config(args.config, src=args.src, tgt=args.tgt, format=args.format, laser_dir=args.laser_dir)
         stats = curate_parallel(config, args.input, args.output, args.in_process, args.ray_address)
-    except (ConfigError, FileNotFoundError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    print(f"\n=== curate_parallel: per-operator statistics ({args.output}/stats.json) ===")
-    print(stats.table())
-    print(json.dumps(stats.details["parallel"], ensure_ascii=False))
-    return 0
+        log.info("%s", json.dumps(stats.details["parallel"], ensure_ascii=False))
+        return stats
+
+    return run_pipeline("curate_parallel", args.output, job)
 
 
 if __name__ == "__main__":

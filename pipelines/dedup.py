@@ -34,6 +34,7 @@ from operators.stats import PipelineStats  # noqa: E402
 from pipelines import minhash_dedup, substring_dedup  # noqa: E402
 from pipelines.dedup_files import list_inputs  # noqa: E402
 from pipelines.minhash_dedup import MinHashRun, default_partitions, run_minhash  # noqa: E402
+from pipelines.cli import add_ray_arguments, run_pipeline  # noqa: E402
 from pipelines.ray_session import init_ray  # noqa: E402
 from pipelines.substring_dedup import SubstringConfig, SubstringRun, run_substring  # noqa: E402
 
@@ -154,24 +155,15 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument("--output", required=True, help="output folder (same layout) and stats.json")
     parser.add_argument("--stage", default="all", choices=STAGES)
     parser.add_argument("--config", help="YAML config (default: built-in defaults, see configs/dedup.yaml)")
-    parser.add_argument("--ray-address", help="Ray cluster address; default: RAY_ADDRESS or an embedded local Ray")
-    parser.add_argument("--in-process", action="store_true", help="run without Ray, in this process")
+    add_ray_arguments(parser)
     parser.add_argument("--keep-work", action="store_true", help="keep the intermediate files in OUTPUT/_work")
     return parser.parse_args(argv)
 
 
 def main(argv: Optional[List[str]] = None) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     args = parse_args(argv)
-    try:
-        stats = dedup(load_config(args.config), args.input, args.output, args.stage, args.in_process,
-                      args.ray_address, args.keep_work)
-    except (ConfigError, FileNotFoundError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    print(f"\n=== dedup: per-operator statistics ({args.output}/stats.json) ===")
-    print(stats.table())
-    return 0
+    return run_pipeline("dedup", args.output, lambda: dedup(load_config(args.config), args.input, args.output, args.stage,
+                                                            args.in_process, args.ray_address, args.keep_work))
 
 
 if __name__ == "__main__":
