@@ -52,6 +52,8 @@ from pipelines.task_map import map_items, run_stage  # noqa: E402
 
 log = logging.getLogger("curate_parallel")
 DEDUP_REASONS = ("dup:pair", "dup:source", "dup:target")
+# Pairs handed to LASER at once, in margin batches: 50 x 1,000 by default.
+LASER_CHUNK_BATCHES = 50
 
 
 def _config_from(item: dict) -> ParallelConfig:
@@ -62,29 +64,59 @@ def _key(text: str) -> int:
     return xxhash.xxh3_64_intdigest(squeezed(text).encode("utf-8"))
 
 
+def _with_keys(table: pa.Table) -> pa.Table:
+    sources, targets = table.column("src_text").to_pylist(), table.column("tgt_text").to_pylist()
+    table = table.append_column("src_key", pa.array([_key(s) for s in sources], type=pa.uint64()))
+    table = table.append_column("tgt_key", pa.array([_key(t) for t in targets], type=pa.uint64()))
+    return table.append_column("pair_key", pa.array([_key(s + "\t" + t) for s, t in zip(sources, targets)],
+                                                    type=pa.uint64()))
+
+
+def _chunks(tables, rows: int):
+    """Regroup a stream of tables into tables of ``rows`` rows; the last one takes the remainder
+    (a remainder shorter than ``rows`` joins the chunk before it, as LASER batches do)."""
+    pending, count = [], 0
+    for table in tables:
+        if not table.num_rows:
+            continue
+        pending.append(table)
+        count += table.num_rows
+        while count >= 2 * rows:
+            merged = pa.concat_tables(pending)
+            yield merged.slice(0, rows)
+            pending, count = [merged.slice(rows)], count - rows
+    if pending:
+        yield pa.concat_tables(pending)
+
+
 def filter_task(item: dict) -> dict:
-    """Read one input, apply the pair filters (and LASER), write the survivors with dedup keys."""
+    """Read one input, apply the pair filters (and LASER), stream the survivors with dedup keys to
+    Parquet; memory stays within a chunk of LASER_CHUNK_BATCHES margin batches whatever the file size."""
     config = _config_from(item)
     stats = PipelineStats()
     source = SourceRunner(BitextReader(config.reader), stats)
     pair_filter = OperatorRunner(PairFilter(config.pair_filter), stats)
-    tables = [pair_filter(t) for t in source(pa.table({"path": [item["location"]]}))]
-    tables = [t for t in tables if t.num_rows]
-    table = pa.concat_tables(tables) if tables else None
-    if table is not None and config.laser.enabled:
-        table = OperatorRunner(LaserScorer(config.laser), stats)(table)
-    if table is None or table.num_rows == 0:
-        table = None
-    if table is not None:
-        sources, targets = table.column("src_text").to_pylist(), table.column("tgt_text").to_pylist()
-        table = table.append_column("src_key", pa.array([_key(s) for s in sources], type=pa.uint64()))
-        table = table.append_column("tgt_key", pa.array([_key(t) for t in targets], type=pa.uint64()))
-        table = table.append_column("pair_key", pa.array([_key(s + "\t" + t) for s, t in zip(sources, targets)],
-                                                         type=pa.uint64()))
-        os.makedirs(os.path.dirname(item["filtered"]), exist_ok=True)
-        pq.write_table(table, item["filtered"] + ".inprogress")
+    laser = OperatorRunner(LaserScorer(config.laser), stats) if config.laser.enabled else None
+    filtered = (pair_filter(t) for t in source(pa.table({"path": [item["location"]]})))
+    writer, rows = None, 0
+    try:
+        for chunk in _chunks(filtered, LASER_CHUNK_BATCHES * config.laser.batch_size):
+            if laser is not None:
+                chunk = laser(chunk)
+            if not chunk.num_rows:
+                continue
+            chunk = _with_keys(chunk)
+            if writer is None:
+                os.makedirs(os.path.dirname(item["filtered"]), exist_ok=True)
+                writer = pq.ParquetWriter(item["filtered"] + ".inprogress", chunk.schema)
+            writer.write_table(chunk.cast(writer.schema))
+            rows += chunk.num_rows
+    finally:
+        if writer is not None:
+            writer.close()
+    if writer is not None:
         os.replace(item["filtered"] + ".inprogress", item["filtered"])
-    return {"stats": stats.to_dict(), "rows": 0 if table is None else table.num_rows}
+    return {"stats": stats.to_dict(), "rows": rows}
 
 
 def dedup_keys(filtered: List[Optional[str]]) -> List[List[Optional[str]]]:

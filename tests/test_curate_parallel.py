@@ -91,3 +91,15 @@ def test_documented_config_is_the_default():
     from pipelines.curate_cc import ROOT
 
     assert load_config(str(ROOT / "configs" / "parallel.yaml"), src="en", tgt="de") == load_config(None, src="en", tgt="de")
+
+
+def test_large_files_stream_in_chunks_with_the_remainder_folded_in():
+    import pyarrow as pa
+
+    from pipelines.curate_parallel import _chunks
+
+    tables = [pa.table({"n": list(range(i * 7, (i + 1) * 7))}) for i in range(30)]  # 210 rows in pieces of 7
+    chunks = list(_chunks(iter(tables), 20))
+    assert [c.num_rows for c in chunks] == [20] * 9 + [30]
+    assert [n for c in chunks for n in c.column("n").to_pylist()] == list(range(210))
+    assert [c.num_rows for c in _chunks(iter(tables[:2]), 20)] == [14]
