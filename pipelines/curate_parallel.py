@@ -26,6 +26,7 @@ import logging
 import os
 import shutil
 import sys
+from collections import Counter
 from dataclasses import asdict
 from pathlib import Path
 from typing import List, Optional
@@ -162,8 +163,7 @@ def render_task(item: dict) -> dict:
         os.makedirs(os.path.dirname(item["output"]), exist_ok=True)
         pq.write_table(table, item["output"] + ".inprogress", compression="zstd")
         os.replace(item["output"] + ".inprogress", item["output"])
-    return {"texts": len(out), "templates": dict(sorted((t, sum(1 for r in out if r["template_id"] == t))
-                                                        for t in {r["template_id"] for r in out}))}
+    return {"texts": len(out), "templates": dict(sorted(Counter(r["template_id"] for r in out).items()))}
 
 
 def curate_parallel(config: ParallelConfig, inputs: List[str], output: str, in_process: bool = False,
@@ -196,10 +196,9 @@ def curate_parallel(config: ParallelConfig, inputs: List[str], output: str, in_p
               "output": os.path.join(output, pair, f"part-{i:05d}.parquet")}
              for i, (f, rs) in enumerate(zip(present, reasons)) if f is not None]
     rendered = map_items(render_task, items, not in_process, "render_templates")
-    templates: dict = {}
+    templates: Counter = Counter()
     for result in rendered:
-        for template, count in result["templates"].items():
-            templates[template] = templates.get(template, 0) + count
+        templates.update(result["templates"])
     stats.add_kept({pair: sum(r["texts"] for r in rendered)})
     stats.details["parallel"] = {"laser": laser, "directions": config.templates.directions,
                                  "template_counts": dict(sorted(templates.items()))}
