@@ -66,9 +66,14 @@ def tokenize_task(item: dict) -> dict:
         for lo in range(0, len(texts), BATCH):
             # encode_batch_fast: the same ids without character offsets, which are not needed here.
             batch = [t or "" for t in texts[lo:lo + BATCH]]
+            flat: List[int] = []
+            lengths: List[int] = []
             for encoding in tokenizer.encode_batch_fast(batch, add_special_tokens=False):
-                writer.add_document(encoding.ids + [eod])
-                tokens += len(encoding.ids) + 1
+                flat.extend(encoding.ids)
+                flat.append(eod)
+                lengths.append(len(encoding.ids) + 1)
+            writer.add_documents(np.array(flat, dtype=np.int32), lengths)
+            tokens += len(flat)
         writer.finalize()
     except BaseException:
         writer.abort()

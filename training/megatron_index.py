@@ -54,9 +54,12 @@ class IndexedShardWriter:
         self._bin = open(prefix + ".bin.inprogress", "wb")
 
     def add_document(self, tokens: Sequence[int]) -> None:
-        array = np.asarray(tokens, dtype=self.dtype)
-        self._bin.write(array.tobytes(order="C"))
-        self.lengths.append(len(array))
+        self.add_documents(np.asarray(tokens, dtype=self.dtype), [len(tokens)])
+
+    def add_documents(self, tokens: np.ndarray, lengths: Sequence[int]) -> None:
+        """Several documents at once: their tokens back to back and each one's length."""
+        self._bin.write(np.ascontiguousarray(tokens, dtype=self.dtype).tobytes(order="C"))
+        self.lengths.extend(int(n) for n in lengths)
 
     def finalize(self) -> None:
         self._bin.close()
