@@ -1,1 +1,2 @@
-"""Training library: continual pretraining (DeepSpeed ZeRO-3 on Qwen2), SFT and DPO — not built yet."""
+"""Training library: token shards (megatron_index), blended fixed-length samples (blended_dataset); the
+continual-pretraining launcher, SFT and DPO are not built yet."""
