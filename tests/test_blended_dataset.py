@@ -87,3 +87,17 @@ def test_blend_file_from_build_mixture_feeds_the_dataset(tokens, tmp_path):
     shares = np.bincount(dataset.source_index, minlength=len(weights)) / len(dataset)
     assert np.all(np.abs(shares - weights) < 0.001)
     assert all(len(dataset[i]) == SEQ + 1 for i in range(0, 2_000, 97))
+
+
+def test_realized_category_shares_match_the_configured_proportions(tokens, tmp_path):
+    config = tmp_path / "mixture.yaml"
+    config.write_text("stages:\n  1:\n    tokens: 1.0e+9\n    proportions: {english: 0.4, chinese: 0.3, high_resource: 0.2,"
+                      " low_resource: 0.1}\ncategories: {english: [en], chinese: [zh], high_resource: [de],"
+                      " low_resource: [th]}\n")
+    blend = build_mixture(1, str(tokens), str(tmp_path / "blend"), config_path=str(config), total_tokens=60_000)
+    assert not [w for w in blend["warnings"] if "short" in w]
+    dataset = BlendedDataset(sources_from_blend(blend), SEQ, 12_000, seed=11)
+    categories = np.array([e["category"] for e in blend["entries"]])
+    counts = np.bincount(dataset.source_index, minlength=len(categories))
+    for category, proportion in {"english": 0.4, "chinese": 0.3, "high_resource": 0.2, "low_resource": 0.1}.items():
+        assert abs(counts[categories == category].sum() / len(dataset) - proportion) < 0.001, category
