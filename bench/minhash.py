@@ -192,7 +192,7 @@ def planted_signatures(rows: int, seed: int = 0) -> Tuple[np.ndarray, np.ndarray
 
 
 def write_band_rows(sigs: np.ndarray, work: str, partitions: int, files: int) -> None:
-    from pipelines.connected_components import save_array
+    from pipelines.dedup_files import save_array
     from pipelines.minhash_dedup import ROW_BITS
 
     config = MinHashConfig()

@@ -26,11 +26,11 @@ from __future__ import annotations
 import glob
 import os
 import shutil
-import uuid
 from typing import Dict, Iterable, List, Tuple
 
 import numpy as np
 
+from pipelines.dedup_files import load_arrays, save_array
 from pipelines.task_map import map_items
 
 MAX_ROUNDS = 100
@@ -49,21 +49,6 @@ def owner(nodes: np.ndarray, partitions: int) -> np.ndarray:
         x *= _MIX_2
         x ^= x >> np.uint64(31)
     return (x % np.uint64(partitions)).astype(np.int64)
-
-
-def save_array(path: str, array: np.ndarray) -> None:
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    tmp = f"{path}.{uuid.uuid4().hex[:8]}.tmp.npy"
-    np.save(tmp, array)
-    os.replace(tmp, path)
-
-
-def load_arrays(pattern: str, columns: int = 2, dtype=np.uint64) -> np.ndarray:
-    arrays = [np.load(path) for path in sorted(glob.glob(pattern))]
-    arrays = [a for a in arrays if a.size]
-    if not arrays:
-        return np.empty((0, columns), dtype=dtype)
-    return np.concatenate(arrays)
 
 
 def round_dir(root: str, number: int) -> str:

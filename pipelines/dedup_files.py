@@ -1,4 +1,5 @@
-"""Files of a global dedup stage: which shards it reads, where their counterparts go, how they are written.
+"""Files of a global dedup stage: which shards it reads, where their counterparts go, how they are written,
+and the intermediate numpy arrays its stages hand each other (written atomically).
 
 A stage reads every ``<lang>/*.parquet`` shard under an input folder (a ``curate_cc.py`` output) and
 writes one shard per input, at the same relative path under the output folder, atomically.
@@ -8,9 +9,11 @@ from __future__ import annotations
 
 import glob
 import os
+import uuid
 from dataclasses import dataclass
 from typing import List
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
@@ -41,3 +44,27 @@ def write_shard(table: pa.Table, output_root: str, relative: str) -> None:
     os.makedirs(os.path.dirname(target), exist_ok=True)
     pq.write_table(table, target + ".inprogress", compression="zstd")
     os.replace(target + ".inprogress", target)
+
+
+def save_array(path: str, array: np.ndarray) -> None:
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    tmp = f"{path}.{uuid.uuid4().hex[:8]}.tmp.npy"
+    np.save(tmp, array)
+    os.replace(tmp, path)
+
+
+def save_arrays(path: str, **arrays: np.ndarray) -> None:
+    """Several named arrays in one ``.npz``."""
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    tmp = f"{path}.{uuid.uuid4().hex[:8]}.tmp.npz"
+    np.savez(tmp, **arrays)
+    os.replace(tmp, path)
+
+
+def load_arrays(pattern: str, columns: int = 2, dtype=np.uint64) -> np.ndarray:
+    """The ``.npy`` arrays matching ``pattern``, in path order, stacked (``[0, columns]`` if none)."""
+    arrays = [np.load(path) for path in sorted(glob.glob(pattern))]
+    arrays = [a for a in arrays if a.size]
+    if not arrays:
+        return np.empty((0, columns), dtype=dtype)
+    return np.concatenate(arrays)

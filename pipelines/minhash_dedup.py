@@ -36,15 +36,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from operators.minhash import MinHashConfig, band_keys, signatures
-from pipelines.connected_components import (
-    component_roots,
-    connected_components,
-    load_arrays,
-    read_partition,
-    save_array,
-    write_undirected,
-)
-from pipelines.dedup_files import StageFiles, write_shard
+from pipelines.connected_components import component_roots, connected_components, read_partition, write_undirected
+from pipelines.dedup_files import StageFiles, load_arrays, save_array, write_shard
 from pipelines.task_map import run_stage
 
 REASON = "dup:minhash"

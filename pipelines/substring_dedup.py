@@ -25,7 +25,6 @@ worker's memory allows.
 from __future__ import annotations
 
 import os
-import uuid
 from collections import Counter
 from dataclasses import dataclass
 from typing import Dict, List, Optional
@@ -37,7 +36,7 @@ import pyarrow.parquet as pq
 from operators.config_check import ConfigError
 from operators.exact_substrings import character_ranges, duplicated_token_mask, remove_ranges, token_runs
 from operators.tokenizer import load_tokenizer, tokenizer_source
-from pipelines.dedup_files import StageFiles, write_shard
+from pipelines.dedup_files import StageFiles, save_arrays, write_shard
 from pipelines.task_map import run_stage
 
 REASON = "dup:substring_short"
@@ -78,13 +77,6 @@ def _tokens_path(work: str, file_index: int) -> str:
     return os.path.join(work, "tokens", f"file-{file_index:06d}.npz")
 
 
-def _save_npz(path: str, **arrays) -> None:
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    tmp = f"{path}.{uuid.uuid4().hex[:8]}.tmp.npz"
-    np.savez(tmp, **arrays)
-    os.replace(tmp, path)
-
-
 def tokenize_task(item: dict) -> dict:
     tokenizer = load_tokenizer(item["tokenizer"])
     texts = pq.read_table(item["path"], columns=["text"]).column("text").to_pylist()
@@ -97,7 +89,7 @@ def tokenize_task(item: dict) -> dict:
             counts[lo + k] = len(encoding.ids)
             ids.append(np.array(encoding.ids, dtype=np.int32))
             offsets.append(np.array(encoding.offsets, dtype=np.int32).reshape(-1, 2))
-    _save_npz(_tokens_path(item["work"], item["file"]), counts=counts,
+    save_arrays(_tokens_path(item["work"], item["file"]), counts=counts,
               ids=np.concatenate(ids) if ids else np.empty(0, dtype=np.int32),
               offsets=np.concatenate(offsets) if offsets else np.empty((0, 2), dtype=np.int32))
     return {"docs": len(texts), "tokens": int(counts.sum()), "vocabulary": tokenizer.get_vocab_size(with_added_tokens=True)}
@@ -142,7 +134,7 @@ def find_task(item: dict) -> dict:
         per_doc[file_index].append((row, int(mask.sum()), len(mask)))
         per_file[file_index].extend((row, start, end) for start, end in character_ranges(token_runs(mask), doc_offsets))
     for file_index in item["files"]:
-        _save_npz(os.path.join(item["work"], "ranges", f"file-{file_index:06d}.npz"),
+        save_arrays(os.path.join(item["work"], "ranges", f"file-{file_index:06d}.npz"),
                   ranges=np.array(per_file[file_index], dtype=np.int64).reshape(-1, 3),
                   documents=np.array(per_doc[file_index], dtype=np.int64).reshape(-1, 3))
     return {"documents": len(documents), "tokens": int(sum(len(d) for d in documents)), "removed_tokens": removed_tokens}

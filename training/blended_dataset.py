@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 from dataclasses import dataclass
 from typing import Iterator, List, Optional, Sequence
@@ -28,6 +29,8 @@ from typing import Iterator, List, Optional, Sequence
 import numpy as np
 
 from training.megatron_index import IndexedShard
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -111,9 +114,11 @@ class BlendedDataset:
                 raise ValueError(f"{source.prefix}: fewer than {seq_length + 1} tokens to use: no sample")
         self.cache_key = cache_key(self.sources, seq_length, num_samples, seed)
         self.source_index, self.sample_index = self._index(cache_dir)
-        self.wrapped = [name for shard, name, used in
-                        zip(self.shards, (s.prefix for s in self.sources),
-                            np.bincount(self.source_index, minlength=len(self.shards))) if used > len(shard)]
+        taken = np.bincount(self.source_index, minlength=len(self.shards))
+        for shard, source, used in zip(self.shards, self.sources, taken.tolist()):
+            if used > len(shard):
+                log.warning("%s: the blend takes %d samples, it has %d: its samples repeat", source.prefix, used,
+                            len(shard))
 
     def _index(self, cache_dir: Optional[str]) -> tuple:
         if cache_dir:
