@@ -13,6 +13,8 @@ export KENLM_BIN ?= $(KENLM_HOME)/bin
 KENLM_APT := libboost-program-options-dev libboost-system-dev libboost-thread-dev libboost-test-dev libeigen3-dev zlib1g-dev libbz2-dev liblzma-dev
 export RAY_AUTH_MODE ?= disabled
 export OMP_NUM_THREADS ?= 1
+# DeepSpeed compiles no CUDA/C++ ops at install; the trainer uses torch's AdamW.
+export DS_BUILD_OPS ?= 0
 
 .PHONY: setup demo test bench clean kenlm
 

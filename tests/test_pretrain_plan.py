@@ -4,16 +4,12 @@ errors before anything heavy, the DeepSpeed config, and the Megatron command (go
 import json
 import math
 
-import pyarrow as pa
-import pyarrow.parquet as pq
 import pytest
 
 from launch.pretrain import main
 from operators.config_check import ConfigError
-from pipelines.build_mixture import build_mixture
 from pipelines.curate_cc import ROOT
-from pipelines.tokenize_shards import tokenize_shards
-from tests.shared_data import shared_path
+from tests.pretrain_fixtures import blend_overrides, build_blends
 from training.launch_plan import deepspeed_config, megatron_argv, plan_stage
 from training.lr_schedule import LrSchedule, steps_for_tokens
 from training.pretrain_config import load_pretrain_config
@@ -41,14 +37,7 @@ def test_paper_budgets_give_the_papers_steps():
 @pytest.fixture(scope="module")
 def blends(tmp_path_factory):
     root = tmp_path_factory.mktemp("pretrain")
-    for lang in ("en", "zh", "th"):
-        (root / "curated" / lang).mkdir(parents=True)
-        name = {"en": "eng_Latn.txt", "zh": "zho_Hans.txt", "th": "tha_Thai.txt"}[lang]
-        lines = [line.rstrip("\n") for line in open(shared_path("ntrex128", name), encoding="utf-8")][:200]
-        pq.write_table(pa.table({"text": lines}), root / "curated" / lang / "part.parquet")
-    tokenize_shards(str(root / "curated"), str(root / "tokens"), in_process=True)
-    for stage in (1, 2):
-        build_mixture(stage, str(root / "tokens"), str(root / "blends"), total_tokens=100_000)
+    build_blends(root)
     return root
 
 
@@ -106,11 +95,32 @@ def test_bad_configs_fail_with_one_message(blends, capsys, override, message):
     assert message in capsys.readouterr().err
 
 
-def test_training_without_dry_run_says_it_is_not_available(blends, capsys):
-    config_args = [f"stages.1.blend={blends / 'blends' / 'stage-1.blend.json'}",
-                   f"stages.2.blend={blends / 'blends' / 'stage-2.blend.json'}"]
-    assert main(["--stage", "1", "--config", str(ROOT / "configs" / "pretrain" / "qwen2-7b.yaml"), *config_args]) == 2
-    assert "not available in this version" in capsys.readouterr().err
+@pytest.mark.parametrize("override, message", [
+    ("precision=fp16", "precision: expected one of bf16, fp32"),
+    ("random_init=false|model_config={hidden_size: 8}", "model_config: only applies with random_init: true"),
+    ("model=/nowhere/qwen2", "model: folder not found: /nowhere/qwen2"),
+    ("model=.", "is a folder without config.json"),
+    ("keep_checkpoints=-1", "keep_checkpoints: must not be negative"),
+])
+def test_training_refuses_bad_settings_before_building_anything(blends, tmp_path, capsys, override, message):
+    args = ["--stage", "1", "--config", str(ROOT / "configs" / "pretrain" / "tiny-qwen2.yaml"),
+            f"output_dir={tmp_path / 'run'}", *blend_overrides(blends / "blends"), *override.split("|")]
+    assert main(args) == 2
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "run").exists()
+
+
+def test_stage_two_without_stage_one_weights_is_one_clear_error(blends, tmp_path, capsys):
+    args = ["--stage", "2", "--config", str(ROOT / "configs" / "pretrain" / "tiny-qwen2.yaml"),
+            f"output_dir={tmp_path / 'run'}", *blend_overrides(blends / "blends")]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert "starts from stage 1's final weights" in err and str(tmp_path / "run" / "stage-1" / "final") in err
+    assert not (tmp_path / "run").exists()
+
+
+def test_stage_numbers_and_batch_shapes_are_checked(blends):
+    config_args = blend_overrides(blends / "blends")
     with pytest.raises(ConfigError, match="--stage: 3"):
         load_pretrain_config(None, config_args).stage(3)
     config = load_pretrain_config(None, config_args + ["micro_batch_size=3"])
