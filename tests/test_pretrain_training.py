@@ -34,6 +34,7 @@ def blends(tmp_path_factory):
 def command(blends, output, stage):
     return [sys.executable, str(ROOT / "launch" / "pretrain.py"), "--stage", str(stage), "--nproc-per-node", "2",
             "--config", str(ROOT / "configs" / "pretrain" / "tiny-qwen2.yaml"), f"output_dir={output}",
+            f"model={ROOT / 'configs' / 'pretrain' / 'tiny-qwen2'}",
             f"stages.1.tokens={STAGE1_STEPS * TOKENS_PER_STEP}", f"stages.2.tokens={STAGE2_STEPS * TOKENS_PER_STEP}",
             "stages.1.max_lr=0.01", "stages.2.max_lr=0.005", *blend_overrides(blends)]
 

@@ -25,11 +25,11 @@ from typing import Dict, List
 import numpy as np
 import torch
 import torch.distributed as dist
-import torch.nn.functional as F
 
 from training import checkpoints
 from training.blended_dataset import BlendedDataset, sources_from_blend
 from training.launch_plan import StagePlan, deepspeed_config
+from training.lm_loss import next_token_loss
 from training.model_builder import build_model, optimizer_groups, parameter_count
 from training.pretrain_config import PretrainConfig
 from training.stage_start import StageStart
@@ -80,6 +80,8 @@ class CategoryShares:
 def init_distributed() -> None:
     import deepspeed
 
+    # DeepSpeed 0.19's ZeRO-3 calls collectives torch 2.13 renamed; one warning per call otherwise.
+    warnings.filterwarnings("ignore", message=r".*torch\.distributed\.\w+` is deprecated", category=FutureWarning)
     if not dist.is_initialized():
         deepspeed.init_distributed(dist_backend="nccl" if torch.cuda.is_available() else "gloo")
     if torch.cuda.is_available():
@@ -103,8 +105,6 @@ def train_stage(config: PretrainConfig, plan: StagePlan, start: StageStart) -> s
     import deepspeed
 
     term = _TermSignal()
-    # DeepSpeed 0.19's ZeRO-3 calls collectives torch 2.13 renamed; one warning per call otherwise.
-    warnings.filterwarnings("ignore", message=r".*torch\.distributed\.\w+` is deprecated", category=FutureWarning)
     init_distributed()
     rank, world = dist.get_rank(), dist.get_world_size()
     stage_dir = config.stage_dir(plan.stage)
@@ -163,12 +163,7 @@ def train_stage(config: PretrainConfig, plan: StagePlan, start: StageStart) -> s
         for a in range(accumulation):
             first = consumed + (a * world + rank) * micro
             batch = np.stack([dataset[i] for i in range(first, first + micro)]).astype(np.int64)
-            tokens = torch.from_numpy(batch).to(engine.device)
-            logits = engine(input_ids=tokens[:, :-1]).logits
-            loss = F.cross_entropy(logits.float().reshape(-1, logits.shape[-1]), tokens[:, 1:].reshape(-1))
-            engine.backward(loss)
-            engine.step()
-            losses.append(loss.detach().float())
+            losses.append(micro_step(engine, torch.from_numpy(batch).to(engine.device)))
         grad_norm = float(engine.get_global_grad_norm() or 0.0)
         mean_loss = torch.stack(losses).mean()
         flags = torch.tensor([float(term.received)], dtype=torch.float32, device=mean_loss.device)
@@ -201,10 +196,20 @@ def train_stage(config: PretrainConfig, plan: StagePlan, start: StageStart) -> s
     return status
 
 
+def micro_step(engine, tokens: torch.Tensor) -> torch.Tensor:
+    """Forward, backward and (at the accumulation boundary) the optimizer step on one micro-batch of
+    ``seq_length + 1``-token samples; returns the detached loss."""
+    logits = engine(input_ids=tokens[:, :-1]).logits
+    loss = next_token_loss(logits, tokens[:, 1:])
+    engine.backward(loss)
+    engine.step()
+    return loss.detach().float()
+
+
 def initial_digest(engine) -> str:
     """SHA-256 of the 16-bit weights the stage starts from (gathered; every rank takes part)."""
     state_dict = engine._zero3_consolidated_16bit_state_dict()
     return checkpoints.weights_digest(state_dict) if dist.get_rank() == 0 else ""
 
 
-__all__ = ["train_stage", "CategoryShares", "init_distributed"]
+__all__ = ["train_stage", "micro_step", "CategoryShares", "init_distributed", "memory_gib"]

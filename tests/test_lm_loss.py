@@ -1,0 +1,25 @@
+"""The chunked next-token loss equals the plain fp32 cross-entropy, in value and in gradient."""
+
+import torch
+import torch.nn.functional as F
+
+from training.lm_loss import next_token_loss
+
+
+def test_chunked_loss_and_gradient_equal_the_plain_loss():
+    generator = torch.Generator().manual_seed(0)
+    logits = torch.randn(2, 37, 1000, generator=generator, dtype=torch.bfloat16).requires_grad_()
+    labels = torch.randint(0, 1000, (2, 37), generator=generator)
+    plain = F.cross_entropy(logits.float().reshape(-1, 1000), labels.reshape(-1))
+    (plain_grad,) = torch.autograd.grad(plain, logits)
+    chunked = next_token_loss(logits, labels, chunk=8)  # 5 chunks, the last one short
+    (chunked_grad,) = torch.autograd.grad(chunked, logits)
+    assert torch.allclose(chunked, plain, rtol=1e-6)
+    assert torch.allclose(chunked_grad.float(), plain_grad.float(), atol=1e-6)
+    assert abs(next_token_loss(logits.detach(), labels, chunk=8).item() - plain.item()) < 1e-5  # without autograd
+
+
+def test_uniform_logits_give_log_vocabulary():
+    logits = torch.zeros(1, 10, 151936)
+    labels = torch.randint(0, 151936, (1, 10))
+    assert abs(next_token_loss(logits, labels, chunk=3).item() - torch.log(torch.tensor(151936.0)).item()) < 1e-4
