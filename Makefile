@@ -47,7 +47,11 @@ demo: setup
 	rm -rf build/demo/out
 	$(PY) pipelines/curate_cc.py --input build/demo/demo.warc.gz --output build/demo/out --num-cpus 2
 
+# Headless Chromium renders report.html in tests/test_stats_report.py.
+REPORT_APT := chromium
+
 test: setup
+	dpkg -s $(REPORT_APT) >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq --no-install-recommends $(REPORT_APT))
 	$(PY) -m pytest -q -rs tests
 
 bench: setup

@@ -10,11 +10,13 @@ the batch is retried one row at a time; a row that still raises is dropped with 
 
 from __future__ import annotations
 
+import itertools
 import logging
 from collections import Counter
 from typing import Iterator, List, Optional, Protocol, Sequence
 
 import pyarrow as pa
+import xxhash
 
 from operators.base import Operator, Outcome, Reason, Source
 
@@ -25,8 +27,23 @@ _MAX_LOGGED_ERRORS = 5
 
 
 class StatsSink(Protocol):
+    """Where runners report counts. ``key`` names the batch the counts are for (see :func:`batch_key`):
+    a sink that may see a batch twice (a retried Ray task) counts each key once."""
+
     def add(self, name: str, docs_in: int, docs_out: int, dropped: dict, by_language: Optional[dict] = None,
-            noted: Optional[dict] = None) -> None: ...
+            noted: Optional[dict] = None, key: Optional[str] = None) -> None: ...
+
+
+def batch_key(name: str, batch: pa.Table) -> str:
+    """``operator:rows:digest`` of a batch's document ids (its texts where it has no ids). A retried task
+    re-reads the same files and, the pipeline being deterministic, re-forms the same batches: their
+    reports carry the same keys."""
+    column = "id" if "id" in batch.column_names else "text" if "text" in batch.column_names else None
+    digest = xxhash.xxh3_64()
+    if column is not None:
+        for value in batch.column(column).to_pylist():
+            digest.update(b"\x00" if value is None else value.encode("utf-8", "surrogatepass") + b"\x01")
+    return f"{name}:{batch.num_rows}:{digest.hexdigest()}"
 
 
 def _noted(outcome: Outcome) -> Counter:
@@ -154,7 +171,8 @@ class OperatorRunner:
                 extra["by_language"] = by_language
             if noted:
                 extra["noted"] = dict(noted)
-            self.sink.add(self.name, batch.num_rows, table.num_rows, dict(dropped), **extra)
+            self.sink.add(self.name, batch.num_rows, table.num_rows, dict(dropped), key=batch_key(self.name, batch),
+                          **extra)
         return table
 
 
@@ -180,23 +198,24 @@ class SourceRunner:
 
     def _read_location(self, location: str) -> Iterator[pa.Table]:
         stream = self.source.read(location)
-        while True:
+        for index in itertools.count():
+            key = f"{self.name}:{location}:{index}"  # the same batch of the same file on a retry
             try:
                 outcome = next(stream)
             except StopIteration:
                 return
             except Exception as exc:  # the source should count its own errors; this is the backstop
                 log.warning("%s failed on %s: %r", self.name, location, exc, exc_info=exc)
-                self._count(1, 0, {error_reason(self.name): 1})
+                self._count(1, 0, {error_reason(self.name): 1}, key)
                 return
             table, dropped = _keep_rows(outcome)
-            self._count(outcome.table.num_rows, table.num_rows, dict(dropped))
+            self._count(outcome.table.num_rows, table.num_rows, dict(dropped), key)
             if table.num_rows:
                 yield table
 
-    def _count(self, docs_in: int, docs_out: int, dropped: dict) -> None:
+    def _count(self, docs_in: int, docs_out: int, dropped: dict, key: str) -> None:
         if self.sink is not None and docs_in:
-            self.sink.add(self.name, docs_in, docs_out, dropped)
+            self.sink.add(self.name, docs_in, docs_out, dropped, key=key)
 
 
 def run_in_process(

@@ -93,7 +93,10 @@ class PipelineStats:
         return self._ops[name]
 
     def add(self, name: str, docs_in: int, docs_out: int, dropped: Mapping[str, int],
-            by_language: Optional[LanguageCounts] = None, noted: Optional[Mapping[str, int]] = None) -> None:
+            by_language: Optional[LanguageCounts] = None, noted: Optional[Mapping[str, int]] = None,
+            key: Optional[str] = None) -> None:
+        """``key`` (the batch's identity) matters to sinks that may see a batch twice; here each batch
+        is counted once because nothing retries in-process."""
         self.operator(name).add(docs_in, docs_out, dropped, by_language, noted)
 
     def add_kept(self, per_language: Mapping[str, int]) -> None:

@@ -93,6 +93,8 @@ def curate(config: CurateConfig, inputs: List[str], output: str, in_process: boo
 
     running = PipelineStats(operator_names(config))
     lock = threading.Lock()
+    progress = {"chunks": 0, "files": 0}
+    run_started = time.time()
 
     def process(chunk: Chunk) -> None:
         started = time.time()
@@ -105,8 +107,14 @@ def curate(config: CurateConfig, inputs: List[str], output: str, in_process: boo
         shards.commit_chunk(chunk, manifest, stats)
         with lock:
             running.merge(stats)
-            log.info("%s: %d files in %.1f s; this run so far:\n%s",
-                     chunk.name, len(chunk.files), time.time() - started, running.table())
+            progress["chunks"] += 1
+            progress["files"] += len(chunk.files)
+            first = running.operators[0] if running.operators else None
+            log.info("progress: %d/%d chunks, %d/%d files, %d documents read, %d kept, %.0f s (%s: %d files in "
+                     "%.1f s); this run so far:\n%s", progress["chunks"], len(todo), progress["files"],
+                     sum(len(c.files) for c in todo), first.docs_out if first else 0,
+                     sum(running.kept_per_language.values()), time.time() - run_started, chunk.name,
+                     len(chunk.files), time.time() - started, running.table())
 
     if concurrency == 1:
         for chunk in todo:

@@ -4,15 +4,24 @@
   chunk's totals when the chunk's dataset has finished. Exact, and independent of Prometheus.
 * :class:`RayStatsSink` is what the runners call on the workers: one small RPC per batch, plus Ray
   metrics counters ``curation_docs_in`` / ``curation_docs_out`` / ``curation_docs_dropped`` (tags
-  ``pipeline``, ``operator``, ``reason``) for the dashboard's Metrics view and Prometheus/Grafana
-  (exported as ``ray_curation_docs_dropped_total``; sum over workers: one series per process).
+  ``pipeline``, ``operator``, ``lang``, and ``reason`` for drops) for the dashboard's Metrics view and
+  Prometheus/Grafana (exported as ``ray_curation_docs_dropped_total``; one series per worker process:
+  aggregate with ``sum by (operator, reason)``). ``lang`` is the document's language from language ID
+  on, and empty before it.
 
-A retried task re-reports its batches, so on failures these counts are at-least-once.
+**Counted once, retries included.** Ray retries a task whose worker died, and the retry reports the
+batches the failed attempt had already reported. Every report carries its batch's key
+(:func:`operators.runner.batch_key`: the operator and the batch's document ids, or the file and the
+batch's position in it for the reader). The pipeline is deterministic, so a retry forms the same
+batches with the same keys; the collector keeps the first report of each key and tells the sink
+whether the report was new, and the sink increments the metrics only for new reports. So stats.json
+and the metric totals both equal the counts of a run without failures.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
+from typing import Dict, Optional, Set
 
 from operators.stats import PipelineStats
 
@@ -29,14 +38,27 @@ def _counter(name: str, description: str, tags: tuple):
 
 class StatsCollector:
     def __init__(self) -> None:
-        self._chunks = defaultdict(PipelineStats)
+        self._chunks: Dict[str, PipelineStats] = defaultdict(PipelineStats)
+        self._seen: Dict[str, Set[str]] = defaultdict(set)
+        self.duplicates = 0
 
     def add(self, chunk: str, name: str, docs_in: int, docs_out: int, dropped: dict, by_language=None,
-            noted=None) -> None:
+            noted=None, key: Optional[str] = None) -> bool:
+        """Counts a batch's report unless its key was seen in this chunk; True when it was counted."""
+        if key is not None:
+            if key in self._seen[chunk]:
+                self.duplicates += 1
+                return False
+            self._seen[chunk].add(key)
         self._chunks[chunk].add(name, docs_in, docs_out, dropped, by_language, noted)
+        return True
 
     def pop(self, chunk: str) -> dict:
+        self._seen.pop(chunk, None)
         return self._chunks.pop(chunk, PipelineStats()).to_dict()
+
+    def duplicate_reports(self) -> int:
+        return self.duplicates
 
 
 class RayStatsSink:
@@ -45,24 +67,39 @@ class RayStatsSink:
         self.chunk = chunk
         self.pipeline = pipeline
 
-    def add(self, name: str, docs_in: int, docs_out: int, dropped: dict, by_language=None, noted=None) -> None:
+    def add(self, name: str, docs_in: int, docs_out: int, dropped: dict, by_language=None, noted=None,
+            key: Optional[str] = None) -> None:
         import ray
 
-        ray.get(self.collector.add.remote(self.chunk, name, docs_in, docs_out, dropped, by_language, noted))
+        counted = ray.get(self.collector.add.remote(self.chunk, name, docs_in, docs_out, dropped, by_language,
+                                                    noted, key))
+        if not counted:
+            return
         try:
-            self._metrics(name, docs_in, docs_out, dropped)
+            self._metrics(name, docs_in, docs_out, dropped, by_language or {})
         except Exception:  # metrics are a view; never fail the pipeline over them
             pass
 
-    def _metrics(self, name: str, docs_in: int, docs_out: int, dropped: dict) -> None:
-        tags = {"pipeline": self.pipeline, "operator": name}
-        if docs_in:
-            _counter("curation_docs_in", "documents into an operator", ("pipeline", "operator")).inc(docs_in, tags)
-        if docs_out:
-            _counter("curation_docs_out", "documents out of an operator", ("pipeline", "operator")).inc(docs_out, tags)
-        dropped_counter = _counter(
-            "curation_docs_dropped", "documents dropped, by reason", ("pipeline", "operator", "reason")
-        )
-        for reason, count in dropped.items():
-            if count:
-                dropped_counter.inc(count, {**tags, "reason": reason})
+    def _metrics(self, name: str, docs_in: int, docs_out: int, dropped: dict, by_language: dict) -> None:
+        parts = {}
+        rest_in, rest_out, rest_dropped = docs_in, docs_out, dict(dropped)
+        for lang, (lang_in, lang_out, lang_dropped) in by_language.items():
+            parts[lang] = (lang_in, lang_out, lang_dropped)
+            rest_in, rest_out = rest_in - lang_in, rest_out - lang_out
+            for reason, count in lang_dropped.items():
+                rest_dropped[reason] = rest_dropped.get(reason, 0) - count
+        parts[""] = (rest_in, rest_out, rest_dropped)  # documents without a language yet
+        docs_in_counter = _counter("curation_docs_in", "documents into an operator", ("pipeline", "operator", "lang"))
+        docs_out_counter = _counter("curation_docs_out", "documents out of an operator",
+                                    ("pipeline", "operator", "lang"))
+        dropped_counter = _counter("curation_docs_dropped", "documents dropped, by reason",
+                                   ("pipeline", "operator", "lang", "reason"))
+        for lang, (part_in, part_out, part_dropped) in parts.items():
+            tags = {"pipeline": self.pipeline, "operator": name, "lang": lang}
+            if part_in > 0:
+                docs_in_counter.inc(part_in, tags)
+            if part_out > 0:
+                docs_out_counter.inc(part_out, tags)
+            for reason, count in part_dropped.items():
+                if count > 0:
+                    dropped_counter.inc(count, {**tags, "reason": reason})

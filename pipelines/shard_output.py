@@ -118,8 +118,12 @@ class ShardOutput:
             return PipelineStats.from_dict(json.load(handle))
 
     def write_stats(self, stats: PipelineStats) -> str:
+        """``stats.json``, and ``report.html`` (its charts) beside it."""
+        from pipelines.stats_report import write_report
+
         path = os.path.join(self.root, "stats.json")
         _write_atomic(path, stats.to_json())
+        write_report(stats.to_dict(), self.root, f"Statistics of {os.path.basename(os.path.abspath(self.root))}")
         return path
 
 

@@ -1,7 +1,11 @@
-"""`ray job submit` against a private local head node, on the shared WARCs."""
+"""A job submitted to a private local head node (own temp dir, explicit dashboard and metrics-export
+ports, stopped by process id) on the shared WARCs: it succeeds, carries its metadata, the dashboard
+lists it and its Ray Data operators, and the Ray metrics scraped from the node equal stats.json for
+every operator and reason."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 
@@ -15,8 +19,9 @@ from tests.shared_data import shared_path
 pytestmark = pytest.mark.slow
 
 
-def _dropped_metrics(port: int) -> dict:
-    """sum by (operator, reason) of ray_curation_docs_dropped_total on the node's metrics port."""
+def _scraped_counts(port: int) -> dict:
+    """Sums over processes and languages of the curation counters on the node's metrics port:
+    {("in"|"out", operator): n} and {("dropped", operator, reason): n}."""
     import urllib.request
 
     from prometheus_client.parser import text_string_to_metric_families
@@ -25,42 +30,66 @@ def _dropped_metrics(port: int) -> dict:
     totals: dict = {}
     for family in text_string_to_metric_families(text):
         for sample in family.samples:
-            if sample.name == "ray_curation_docs_dropped_total":
-                key = (sample.labels["operator"], sample.labels["reason"])
-                totals[key] = totals.get(key, 0) + int(sample.value)
+            kind = {"ray_curation_docs_in_total": "in", "ray_curation_docs_out_total": "out",
+                    "ray_curation_docs_dropped_total": "dropped"}.get(sample.name)
+            if kind is None:
+                continue
+            key = (kind, sample.labels["operator"]) + ((sample.labels["reason"],) if kind == "dropped" else ())
+            totals[key] = totals.get(key, 0) + int(sample.value)
     return totals
 
 
-def test_submitted_job_succeeds_and_writes_stats(tmp_path):
-    from ray.job_submission import JobStatus, JobSubmissionClient
+def _expected_counts(stats: dict) -> dict:
+    expected = {}
+    for op in stats["operators"]:
+        expected[("in", op["name"])] = op["docs_in"]
+        if op["docs_out"]:
+            expected[("out", op["name"])] = op["docs_out"]
+        for reason, count in op["dropped"].items():
+            expected[("dropped", op["name"], reason)] = count
+    return expected
+
+
+def test_submitted_job_succeeds_and_its_metrics_equal_stats(tmp_path):
+    import urllib.request
+
+    from ray.job_submission import JobSubmissionClient
+
+    from pipelines.submit_job import submit, wait
 
     warc_dir = shared_path("warc")
     out = tmp_path / "out"
     cluster = LocalRayCluster(num_cpus=2).start()
     try:
         client = JobSubmissionClient(cluster.dashboard_url)
-        job_id = client.submit_job(
-            entrypoint=f"python pipelines/curate_cc.py --input '{warc_dir}/*' --output {out} --chunk-files 5",
-            runtime_env={"working_dir": str(ROOT), "env_vars": {"OMP_NUM_THREADS": "1"}},
-        )
-        deadline = time.time() + 600
-        status = client.get_job_status(job_id)
-        while status not in {JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.STOPPED} and time.time() < deadline:
-            time.sleep(2)
-            status = client.get_job_status(job_id)
+        entrypoint = ["python", "pipelines/curate_cc.py", "--config", "configs/curate_cc.yaml",
+                      "--input", f"{warc_dir}/*", "--output", str(out), "--chunk-files", "5"]
+        job_id = submit(cluster.dashboard_url, entrypoint)
+        status = wait(cluster.dashboard_url, job_id, timeout=600)
         logs = client.get_job_logs(job_id)
-        assert status == JobStatus.SUCCEEDED, logs[-3000:]
-        assert "per-operator statistics" in logs and "langid" in logs
+        assert status == "SUCCEEDED", logs[-3000:]
+        assert "per-operator statistics" in logs and "langid" in logs and "progress: 3/3 chunks" in logs
+        info = client.get_job_info(job_id)
+        metadata = info.metadata
+        assert metadata["pipeline"] == "curate_cc" and len(metadata["git_commit"]) == 40
+        assert metadata["config_sha256"] == hashlib.sha256((ROOT / "configs" / "curate_cc.yaml").read_bytes()).hexdigest()
+        assert job_id in {job.submission_id for job in client.list_jobs()}
+        # The job's Ray Data datasets and operators, as the job page's "Ray Data Overview" lists them.
+        with urllib.request.urlopen(f"{cluster.dashboard_url}/api/data/datasets/{info.job_id}", timeout=30) as response:
+            datasets = json.loads(response.read())["datasets"]
+        operators = " ".join(op["name"] for dataset in datasets for op in dataset["operators"])
+        assert "MapBatches(WarcReader)" in operators and "MapBatches(QualityFilter)" in operators
+        assert (out / "report.html").is_file()
 
         stats = json.loads((out / "stats.json").read_text())
         assert_invariant(stats)
         assert [op["name"] for op in stats["operators"]] == ["warc_reader", "url_filter", "extract", "langid", "quality"]
         assert {"en", "zh", "ru", "pt"} <= set(stats["kept_per_language"])
 
-        # The same drops, live in Ray metrics (what the dashboard's Metrics view and Grafana show).
-        expected = {(op["name"], r): n for op in stats["operators"] for r, n in op["dropped"].items()}
+        # The same counts, live in Ray metrics (what the dashboard's Metrics view and Grafana show).
+        expected = _expected_counts(stats)
         deadline = time.time() + 60
-        while (found := _dropped_metrics(cluster.metrics_port)) != expected and time.time() < deadline:
+        while (found := _scraped_counts(cluster.metrics_port)) != expected and time.time() < deadline:
             time.sleep(3)
         assert found == expected
     finally:
