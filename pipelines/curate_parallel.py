@@ -49,6 +49,7 @@ from operators.translation_templates import choose_template, render  # noqa: E40
 from pipelines.cli import add_ray_arguments, run_pipeline  # noqa: E402
 from pipelines.parallel_config import ParallelConfig, load_config  # noqa: E402
 from pipelines.ray_session import init_ray  # noqa: E402
+from pipelines.stats_report import write_report  # noqa: E402
 from pipelines.task_map import map_items, run_stage  # noqa: E402
 
 log = logging.getLogger("curate_parallel")
@@ -205,6 +206,7 @@ def curate_parallel(config: ParallelConfig, inputs: List[str], output: str, in_p
     stats.check()
     with open(os.path.join(output, "stats.json"), "w", encoding="utf-8") as handle:
         handle.write(stats.to_json())
+    write_report(stats.to_dict(), output, f"Parallel-data statistics of {os.path.basename(os.path.abspath(output))}")
     shutil.rmtree(work, ignore_errors=True)
     return stats
 

@@ -36,6 +36,7 @@ from pipelines.dedup_files import list_inputs  # noqa: E402
 from pipelines.minhash_dedup import MinHashRun, default_partitions, run_minhash  # noqa: E402
 from pipelines.cli import add_ray_arguments, run_pipeline  # noqa: E402
 from pipelines.ray_session import init_ray  # noqa: E402
+from pipelines.stats_report import write_report  # noqa: E402
 from pipelines.substring_dedup import SubstringConfig, SubstringRun, run_substring  # noqa: E402
 
 log = logging.getLogger("dedup")
@@ -144,6 +145,7 @@ def dedup(config: DedupConfig, input_dir: str, output: str, stage: str = "all", 
     with open(os.path.join(output, "stats.json.tmp"), "w", encoding="utf-8") as handle:
         handle.write(stats.to_json())
     os.replace(os.path.join(output, "stats.json.tmp"), os.path.join(output, "stats.json"))
+    write_report(stats.to_dict(), output, f"Deduplication statistics of {os.path.basename(os.path.abspath(output))}")
     if not keep_work:
         shutil.rmtree(work, ignore_errors=True)
     return stats
