@@ -70,6 +70,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--gpus-per-node", type=int, default=8, help="for --dry-run and --backend megatron")
     parser.add_argument("--nproc-per-node", type=int, default=1,
                         help="training: start this many processes on this machine under torchrun")
+    # The deepspeed launcher passes --local_rank to every process (LOCAL_RANK is in the environment too).
+    parser.add_argument("--local_rank", "--local-rank", type=int, help=argparse.SUPPRESS)
     parser.add_argument("overrides", nargs="*", help="key=value settings")
     argv = list(sys.argv[1:] if argv is None else argv)
     args = parser.parse_args(argv)

@@ -126,3 +126,10 @@ def test_stage_numbers_and_batch_shapes_are_checked(blends):
     config = load_pretrain_config(None, config_args + ["micro_batch_size=3"])
     with pytest.raises(ConfigError, match="not a multiple"):
         deepspeed_config(config, 8)
+
+
+def test_the_deepspeed_launchers_local_rank_argument_is_accepted(blends, capsys):
+    args = ["--stage", "1", "--local_rank=1", "--config", str(ROOT / "configs" / "pretrain" / "tiny-qwen2.yaml"),
+            "--dry-run", "--gpus-per-node", "2", *blend_overrides(blends / "blends")]
+    assert main(args) == 0
+    assert json.loads(capsys.readouterr().out)["start"]["kind"] == "model"
