@@ -110,7 +110,7 @@ def detect_format(location: str, src: str, tgt: str) -> str:
                       f"prefix with {location}.{src} and {location}.{tgt}); set --format")
 
 
-def _lines(path: str) -> Iterator[Tuple[Optional[bytes], Optional[str]]]:
+def decompressed_lines(path: str) -> Iterator[Tuple[Optional[bytes], Optional[str]]]:
     """(line bytes, None) per line, then (None, "read:truncated") if the stream breaks off."""
     try:
         with open_decompressed(path) as handle:
@@ -122,7 +122,7 @@ def _lines(path: str) -> Iterator[Tuple[Optional[bytes], Optional[str]]]:
         yield None, "read:truncated"
 
 
-def _decode(raw: bytes) -> Optional[str]:
+def decode_utf8(raw: bytes) -> Optional[str]:
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError:
@@ -173,7 +173,7 @@ class BitextReader(Source):
 
     def _moses(self, location: str, kind: str) -> Iterator[Tuple[dict, Optional[str]]]:
         src_path, tgt_path = find_side(location, self.config.src), find_side(location, self.config.tgt)
-        src_lines, tgt_lines = _lines(src_path), _lines(tgt_path)
+        src_lines, tgt_lines = decompressed_lines(src_path), decompressed_lines(tgt_path)
         number = 0
         while True:
             src, src_problem = next(src_lines, (None, "end"))
@@ -187,7 +187,7 @@ class BitextReader(Source):
             if problem is not None:
                 yield self._row(location, number), problem
                 continue
-            src_text, tgt_text = _decode(src), _decode(tgt)
+            src_text, tgt_text = decode_utf8(src), decode_utf8(tgt)
             if src_text is None or tgt_text is None:
                 yield self._row(location, number), "read:bad_encoding"
             else:
@@ -198,11 +198,11 @@ class BitextReader(Source):
         if kind == "ccaligned":
             first, _ = _CCALIGNED_NAME.match(strip_compression(os.path.basename(location))).groups()
             swap = first != self.config.src
-        for number, (raw, problem) in enumerate(_lines(location), start=1):
+        for number, (raw, problem) in enumerate(decompressed_lines(location), start=1):
             if problem is not None:
                 yield self._row(location, number), problem
                 continue
-            line = _decode(raw)
+            line = decode_utf8(raw)
             if line is None:
                 yield self._row(location, number), "read:bad_encoding"
                 continue

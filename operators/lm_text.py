@@ -67,9 +67,11 @@ def _zero_digits(text: str) -> str:
     return _DIGIT.sub("0", text)
 
 
-def normalize(line: str, strip_all_accents: bool = False) -> str:
-    """One line normalized as cc_net does (see the module docstring for the differences)."""
-    return _zero_digits(_strip_accents(_TO_REPLACE.sub(_replace, line.lower()), strip_all_accents))
+def normalize(line: str, strip_all_accents: bool = False, keep_digits: bool = False) -> str:
+    """One line normalized as cc_net does (see the module docstring for the differences); with
+    ``keep_digits`` the digits are left as they are."""
+    text = _strip_accents(_TO_REPLACE.sub(_replace, line.lower()), strip_all_accents)
+    return text if keep_digits else _zero_digits(text)
 
 
 def lm_tokens(line: str, lang: str) -> List[str]:

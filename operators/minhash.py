@@ -51,6 +51,9 @@ class MinHashConfig:
     rows: int = 8
     # Seed of the permutation parameters (datasketch's default seed is 1).
     seed: int = 1
+    # Keep digits as they are instead of cc_net's digits -> 0 (instruction data: questions that differ
+    # only in their numbers are different questions).
+    keep_digits: bool = False
     # Instead of bands/rows: a target Jaccard threshold and a number of permutations; the bands and
     # rows that minimise false positives + false negatives around it are used (lsh_parameters).
     threshold: Optional[float] = None
@@ -107,9 +110,9 @@ def permutation_parameters(num_perm: int, seed: int) -> Tuple[np.ndarray, np.nda
     return np.ascontiguousarray(a), np.ascontiguousarray(b)
 
 
-def _ngrams(text: str, lang: str, ngram: int) -> List[str]:
+def _ngrams(text: str, lang: str, ngram: int, keep_digits: bool = False) -> List[str]:
     """Every word n-gram of the normalized text, in order, repeats included."""
-    tokens = words(normalize(text or ""), lang or "")
+    tokens = words(normalize(text or "", keep_digits=keep_digits), lang or "")
     if len(tokens) < ngram:
         return [" ".join(tokens)] if tokens else []
     return list(map(" ".join, zip(*(tokens[k:] for k in range(ngram)))))
@@ -125,7 +128,8 @@ def shingle_hash(shingle: str) -> int:
     return xxhash.xxh3_64_intdigest(shingle.encode("utf-8"))
 
 
-def shingle_hashes(texts: Sequence[str], langs: Sequence[str], ngram: int) -> Tuple[np.ndarray, np.ndarray]:
+def shingle_hashes(texts: Sequence[str], langs: Sequence[str], ngram: int,
+                   keep_digits: bool = False) -> Tuple[np.ndarray, np.ndarray]:
     """``(uint64 hashes of every document's n-grams, concatenated; n-gram count per document)``.
 
     Repeated n-grams are hashed again rather than removed first: the minimum is the same.
@@ -133,7 +137,7 @@ def shingle_hashes(texts: Sequence[str], langs: Sequence[str], ngram: int) -> Tu
     counts = np.zeros(len(texts), dtype=np.int64)
     hashes: List[int] = []
     for i, (text, lang) in enumerate(zip(texts, langs)):
-        doc_hashes = list(map(xxhash.xxh3_64_intdigest, map(str.encode, _ngrams(text, lang, ngram))))
+        doc_hashes = list(map(xxhash.xxh3_64_intdigest, map(str.encode, _ngrams(text, lang, ngram, keep_digits))))
         counts[i] = len(doc_hashes)
         hashes.extend(doc_hashes)
     return np.array(hashes, dtype=np.uint64), counts
@@ -141,7 +145,7 @@ def shingle_hashes(texts: Sequence[str], langs: Sequence[str], ngram: int) -> Tu
 
 def signatures(texts: Sequence[str], langs: Sequence[str], config: MinHashConfig) -> Tuple[np.ndarray, np.ndarray]:
     """``(signatures uint32 [docs x permutations], has_signature bool [docs])`` of a batch."""
-    return signatures_from_hashes(*shingle_hashes(texts, langs, config.ngram), config)
+    return signatures_from_hashes(*shingle_hashes(texts, langs, config.ngram, config.keep_digits), config)
 
 
 def signatures_from_hashes(values: np.ndarray, counts: np.ndarray, config: MinHashConfig) -> Tuple[np.ndarray, np.ndarray]:
