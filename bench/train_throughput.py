@@ -60,27 +60,21 @@ def random_tokens(steps: int, seq: int, device) -> list:
 
 
 def run_ours(folder: str, seq: int, steps: int, warmup: int, precision: str):
-    import deepspeed
-
     from training.launch_plan import deepspeed_config
-    from training.model_builder import build_model, optimizer_groups
     from training.pretrain_config import PretrainConfig
-    from training.pretrain_loop import init_distributed, micro_step
+    from training.pretrain_loop import micro_step
+    from training.step_loop import init_distributed, make_engine
 
     init_distributed()
     config = PretrainConfig(model=folder, random_init=True, precision=precision, seq_length=seq,
                             global_batch_tokens=seq, micro_batch_size=1, gradient_checkpointing=True)
-    ds_config = deepspeed_config(config, 1)
-    model, keep_alive = build_model(folder, True, {}, config.attn_implementation, ds_config, precision, config.seed)
-    model.gradient_checkpointing_enable()
-    optimizer = torch.optim.AdamW(optimizer_groups(model, 0.1), lr=1e-5, betas=(0.9, 0.95))
-    engine, _, _, _ = deepspeed.initialize(model=model, optimizer=optimizer, config=ds_config)
+    engine, model, keep_alive = make_engine(folder, True, {}, config, deepspeed_config(config, 1))
     batches = random_tokens(warmup + steps, seq, engine.device)
     seconds = timed(lambda tokens: micro_step(engine, tokens), batches, warmup)
     result = measures(model.config, sum(getattr(p, "ds_numel", p.numel()) for p in model.parameters()), seq,
                       steps, seconds)
     engine.destroy()
-    del engine, model, optimizer, keep_alive
+    del keep_alive
     return result
 
 
@@ -106,9 +100,7 @@ def run_anchor(folder: str, seq: int, steps: int, warmup: int, precision: str):
         return loss.detach()
 
     seconds = timed(step, random_tokens(warmup + steps, seq, device), warmup)
-    result = measures(model.config, sum(p.numel() for p in model.parameters()), seq, steps, seconds)
-    del model, optimizer
-    return result
+    return measures(model.config, sum(p.numel() for p in model.parameters()), seq, steps, seconds)
 
 
 def timed(step, batches, warmup: int) -> float:
@@ -129,7 +121,7 @@ def synchronize() -> None:
 
 
 def measures(model_config, parameters: int, seq: int, steps: int, seconds: float) -> dict:
-    from training.pretrain_loop import memory_gib
+    from training.step_loop import memory_gib
     from training.throughput import model_flops_per_token, peak_tflops
 
     tokens_per_s = steps * seq / seconds

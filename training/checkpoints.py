@@ -1,7 +1,7 @@
 """Checkpoints of a pretraining stage under DeepSpeed ZeRO-3, and the final Hugging Face export.
 
 * ``save``: ``engine.save_checkpoint`` (every rank writes its partition of the weights and the Adam
-  state) with the step and consumed samples as client state, plus each rank's RNG states; only when
+  state) with the step and the job's own counters as client state, plus each rank's RNG states; only when
   every rank is done does rank 0 point ``checkpoints/latest.json`` at it (written atomically), so a
   job killed while saving resumes from the previous complete checkpoint. Older checkpoints beyond
   ``keep`` are removed afterwards.
@@ -51,17 +51,15 @@ def set_rng_state(state: dict) -> None:
         torch.cuda.set_rng_state_all(state["cuda"])
 
 
-def save(engine, stage_dir: str, step: int, consumed_samples: int, keep: int) -> str:
+def save(engine, stage_dir: str, step: int, client_state: Dict[str, int], keep: int) -> str:
     folder = checkpoints_dir(stage_dir)
     tag = tag_for(step)
-    engine.save_checkpoint(folder, tag=tag, client_state={"step": step, "consumed_samples": consumed_samples},
-                           save_latest=False)
+    engine.save_checkpoint(folder, tag=tag, client_state={"job": {"step": step, **client_state}}, save_latest=False)
     rank = dist.get_rank()
     torch.save(rng_state(), os.path.join(folder, tag, f"rng-rank{rank:05d}.pt"))
     dist.barrier()
     if rank == 0:
-        _write_json_atomically(os.path.join(folder, LATEST),
-                               {"tag": tag, "step": step, "consumed_samples": consumed_samples})
+        _write_json_atomically(os.path.join(folder, LATEST), {"tag": tag, "step": step, **client_state})
         if keep:
             tags = sorted(name for name in os.listdir(folder) if name.startswith("step-"))
             for old in tags[:-keep]:
@@ -71,14 +69,16 @@ def save(engine, stage_dir: str, step: int, consumed_samples: int, keep: int) ->
 
 
 def load(engine, stage_dir: str, tag: str) -> Dict[str, int]:
+    """The engine's state back from checkpoint ``tag``; returns its client state (``step`` and the
+    job's counters)."""
     folder = checkpoints_dir(stage_dir)
     _, client = engine.load_checkpoint(folder, tag=tag)
-    if client is None:
+    if client is None or "job" not in client:
         raise RuntimeError(f"{os.path.join(folder, tag)}: DeepSpeed could not load this checkpoint")
     path = os.path.join(folder, tag, f"rng-rank{dist.get_rank():05d}.pt")
     if os.path.isfile(path):  # written by a run with the same number of ranks
         set_rng_state(torch.load(path, weights_only=False))
-    return {"step": int(client["step"]), "consumed_samples": int(client["consumed_samples"])}
+    return dict(client["job"])
 
 
 def weights_digest(state_dict: Dict[str, torch.Tensor]) -> str:

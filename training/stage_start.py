@@ -67,7 +67,7 @@ def stage_start(config: PretrainConfig, stage: int) -> StageStart:
     latest = latest_checkpoint(stage_dir)
     if latest is not None:
         return StageStart("resume", checkpoints_dir(stage_dir), latest["tag"], latest["step"],
-                          latest["consumed_samples"])
+                          latest.get("consumed_samples", 0))
     if stage == 1:
         config.check_model_source()
         return StageStart("model", config.model)

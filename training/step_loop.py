@@ -1,0 +1,156 @@
+"""The training loop every launcher shares (pretraining, SFT, DPO) on a DeepSpeed ZeRO-3 engine.
+
+A job describes itself with a :class:`TrainingRun`: how many optimizer steps, the learning rate of each
+step, this rank's micro-batches of a step and the loss of one. The loop owns the rest, identically for
+every job:
+
+* the LR of step ``s`` (0-based) is ``schedule(s)``, set on the optimizer before the step: the
+  schedule's only state is the step, so resuming needs nothing else;
+* one step = the rank's micro-batches (as many as the engine's gradient-accumulation steps), each
+  forward, backward and ``engine.step()``;
+* per-step log record (console, JSONL, TensorBoard): loss and the job's metrics averaged over
+  micro-batches and ranks, lr, grad-norm before clipping, tokens/s, TFLOP/s per device, MFU, memory,
+  plus the job's own fields;
+* checkpoints every ``save_every_steps``, at the last step, and on SIGTERM (all ranks agree through an
+  all-reduce at the end of the step); the 16-bit weights exported to ``final/`` when the run ends.
+"""
+
+from __future__ import annotations
+
+import os
+import resource
+import signal
+import time
+import warnings
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any, Callable, Dict, Iterable, Optional, Tuple
+
+import torch
+import torch.distributed as dist
+
+from training import checkpoints
+from training.model_builder import build_model, optimizer_groups
+from training.step_log import StepLogger
+from training.throughput import mfu, peak_tflops
+
+
+class TermSignal:
+    """Remembers a SIGTERM instead of dying mid-step."""
+
+    def __init__(self) -> None:
+        self.received = False
+        signal.signal(signal.SIGTERM, self._handle)
+
+    def _handle(self, signum, frame) -> None:
+        self.received = True
+
+
+@dataclass
+class TrainingRun:
+    run_dir: str
+    steps: int
+    schedule: Callable[[int], float]
+    save_every_steps: int
+    keep_checkpoints: int
+    micro_batches: Callable[[int], Iterable[Any]]                       # step -> this rank's micro-batches
+    micro_loss: Callable[[Any, Any], Tuple[torch.Tensor, Dict[str, torch.Tensor]]]  # (engine, micro)
+    tokens_in_step: Callable[[int], int]                                # global tokens of a step
+    flops_per_token: float = 0.0
+    peak_tflops: Optional[float] = None
+    step_record: Callable[[int], dict] = field(default=lambda step: {})  # extra log fields after step
+    client_state: Callable[[int], dict] = field(default=lambda step: {})  # saved with a checkpoint
+    export_record: Callable[[int], dict] = field(default=lambda step: {})
+
+
+def init_distributed() -> None:
+    import deepspeed
+
+    # DeepSpeed 0.19's ZeRO-3 calls collectives torch 2.13 renamed; one warning per call otherwise.
+    warnings.filterwarnings("ignore", message=r".*torch\.distributed\.\w+` is deprecated", category=FutureWarning)
+    if not dist.is_initialized():
+        deepspeed.init_distributed(dist_backend="nccl" if torch.cuda.is_available() else "gloo")
+    if torch.cuda.is_available():
+        torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", 0)))
+
+
+def memory_gib() -> float:
+    if torch.cuda.is_available():
+        return torch.cuda.max_memory_allocated() / 2**30
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20  # KiB on Linux
+
+
+def device_peak(override: Optional[float]) -> Optional[float]:
+    if override:
+        return override
+    return peak_tflops(torch.cuda.get_device_name()) if torch.cuda.is_available() else None
+
+
+def make_engine(source: str, random_init: bool, model_config: dict, settings, ds_config: dict):
+    """(engine, model, keep_alive) for a Hugging Face causal LM under ZeRO-3 with torch AdamW.
+    ``settings`` carries attn_implementation, precision, seed, gradient_checkpointing, weight_decay,
+    adam_beta1 and adam_beta2."""
+    import deepspeed
+
+    model, keep_alive = build_model(source, random_init=random_init, model_config=model_config,
+                                    attn_implementation=settings.attn_implementation, ds_config=ds_config,
+                                    precision=settings.precision, seed=settings.seed)
+    if settings.gradient_checkpointing:
+        model.gradient_checkpointing_enable()
+    optimizer = torch.optim.AdamW(optimizer_groups(model, settings.weight_decay), lr=0.0,
+                                  betas=(settings.adam_beta1, settings.adam_beta2))
+    engine, _, _, _ = deepspeed.initialize(model=model, optimizer=optimizer, config=ds_config)
+    return engine, model, keep_alive
+
+
+def initial_digest(engine) -> str:
+    """SHA-256 of the 16-bit weights a run starts from (gathered; every rank takes part)."""
+    state_dict = engine._zero3_consolidated_16bit_state_dict()
+    return checkpoints.weights_digest(state_dict) if dist.get_rank() == 0 else ""
+
+
+def run_steps(engine, model, run: TrainingRun, first_step: int, log: StepLogger, term: TermSignal) -> str:
+    """Steps ``first_step`` .. ``run.steps``; "finished" (weights exported) or "stopped" (SIGTERM)."""
+    world = dist.get_world_size()
+    step = first_step
+    while step < run.steps:
+        lr = run.schedule(step)
+        for group in engine.optimizer.param_groups:
+            group["lr"] = lr
+        began = time.perf_counter()
+        losses, metrics = [], defaultdict(list)
+        for micro in run.micro_batches(step):
+            loss, extra = run.micro_loss(engine, micro)
+            engine.backward(loss)
+            engine.step()
+            losses.append(loss.detach().float())
+            for key, value in extra.items():
+                metrics[key].append(value.detach().float())
+        grad_norm = float(engine.get_global_grad_norm() or 0.0)
+        names = sorted(metrics)
+        summary = torch.stack([torch.stack(losses).mean()] + [torch.stack(metrics[k]).mean() for k in names])
+        flags = torch.tensor([float(term.received)], dtype=torch.float32, device=summary.device)
+        dist.all_reduce(summary)
+        dist.all_reduce(flags, op=dist.ReduceOp.MAX)
+        summary = (summary / world).tolist()
+        elapsed = time.perf_counter() - began
+        tokens_per_s = run.tokens_in_step(step) / elapsed
+        step += 1
+        tflops = run.flops_per_token * tokens_per_s / world / 1e12
+        log.step({"step": step, "steps": run.steps, "loss": summary[0], "lr": lr, "grad_norm": grad_norm,
+                  **dict(zip(names, summary[1:])), "tokens_per_s": tokens_per_s, "tflops_per_device": tflops,
+                  "mfu": mfu(tflops, run.peak_tflops), "memory_gib": memory_gib(), **run.step_record(step)})
+        stop = bool(flags.item())
+        if step % run.save_every_steps == 0 or step == run.steps or stop:
+            tag = checkpoints.save(engine, run.run_dir, step, run.client_state(step), run.keep_checkpoints)
+            log.event("checkpoint", step=step, tag=tag)
+        if stop:
+            log.event("stopped", reason="SIGTERM", step=step)
+            return "stopped"
+    digest = checkpoints.export_final(engine, model, run.run_dir, {"step": step, **run.export_record(step)})
+    log.event("final", step=step, folder=os.path.join(run.run_dir, "final"), weights_sha256=digest)
+    return "finished"
+
+
+__all__ = ["TrainingRun", "TermSignal", "run_steps", "make_engine", "init_distributed", "initial_digest",
+           "memory_gib", "device_peak"]
