@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shlex
 import sys
 from dataclasses import asdict
@@ -37,27 +36,13 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from launch.processes import (EXIT_STOPPED, add_process_arguments, become_world_of_one, exec_torchrun,  # noqa: E402
+                              under_launcher, world_size)
 from operators.config_check import ConfigError  # noqa: E402
 from training.launch_plan import deepspeed_config, megatron_argv, plan_stage  # noqa: E402
 from training.pretrain_config import load_pretrain_config  # noqa: E402
 from training.stage_start import export_record, stage_start  # noqa: E402
 
-EXIT_STOPPED = 75  # EX_TEMPFAIL: stopped by SIGTERM with a checkpoint; rerun to resume
-
-
-def under_launcher() -> bool:
-    """torchrun, the deepspeed launcher and Slurm's srun all set these per process."""
-    return "LOCAL_RANK" in os.environ and "WORLD_SIZE" in os.environ
-
-
-def exec_torchrun(nproc: int, argv: List[str]) -> None:
-    """Replaces this process with torchrun running this command in ``nproc`` processes, so signals
-    sent to this process id (a scheduler's SIGTERM) reach torchrun, which passes them to the workers."""
-    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc-per-node={nproc}",
-               str(Path(__file__).resolve()), *argv]
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os.execv(sys.executable, command)
 
 
 def main(argv: Optional[List[str]] = None) -> int:
@@ -68,10 +53,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--backend", choices=("deepspeed", "megatron"), default="deepspeed")
     parser.add_argument("--nodes", type=int, default=1)
     parser.add_argument("--gpus-per-node", type=int, default=8, help="for --dry-run and --backend megatron")
-    parser.add_argument("--nproc-per-node", type=int, default=1,
-                        help="training: start this many processes on this machine under torchrun")
-    # The deepspeed launcher passes --local_rank to every process (LOCAL_RANK is in the environment too).
-    parser.add_argument("--local_rank", "--local-rank", type=int, help=argparse.SUPPRESS)
+    add_process_arguments(parser)
     parser.add_argument("overrides", nargs="*", help="key=value settings")
     argv = list(sys.argv[1:] if argv is None else argv)
     args = parser.parse_args(argv)
@@ -82,12 +64,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         if args.backend == "megatron":
             print(shlex.join(megatron_argv(config, plan, args.nodes, args.gpus_per_node)))
             return 0
-        if training and under_launcher():
-            world = int(os.environ["WORLD_SIZE"])
-        elif training:
-            world = args.nproc_per_node
-        else:
-            world = args.nodes * args.gpus_per_node
+        world = world_size(args.nproc_per_node) if training else args.nodes * args.gpus_per_node
         ds_config = deepspeed_config(config, world)
         start = stage_start(config, args.stage)
     except ConfigError as exc:
@@ -98,10 +75,9 @@ def main(argv: Optional[List[str]] = None) -> int:
             print(f"stage {args.stage} is complete: its weights are in {config.stage_dir(args.stage)}/final")
             return 0
         if not under_launcher() and args.nproc_per_node > 1:
-            exec_torchrun(args.nproc_per_node, _without_nproc(argv))
-        if not under_launcher():  # one process: a world of one
-            os.environ.update({"LOCAL_RANK": "0", "RANK": "0", "WORLD_SIZE": "1", "MASTER_ADDR": "127.0.0.1",
-                               "MASTER_PORT": os.environ.get("MASTER_PORT", "29511")})
+            exec_torchrun(str(Path(__file__).resolve()), args.nproc_per_node, argv)
+        if not under_launcher():
+            become_world_of_one()
         from training.pretrain_loop import train_stage
 
         return 0 if train_stage(config, plan, start) == "finished" else EXIT_STOPPED
@@ -110,18 +86,6 @@ def main(argv: Optional[List[str]] = None) -> int:
                       "lr_key_points": {str(k): v for k, v in plan.schedule.key_points().items()},
                       "deepspeed": ds_config}, indent=1))
     return 0
-
-
-def _without_nproc(argv: List[str]) -> List[str]:
-    out, skip = [], False
-    for item in argv:
-        if skip:
-            skip = False
-        elif item == "--nproc-per-node":
-            skip = True
-        elif not item.startswith("--nproc-per-node="):
-            out.append(item)
-    return out
 
 
 if __name__ == "__main__":

@@ -84,8 +84,7 @@ class SftReader(Source):
 
     def read(self, location: str) -> Iterator[Outcome]:
         batcher = OutcomeBatcher(self.config.batch_size, SFT_SCHEMA)
-        records = self._parquet(location) if location.endswith(".parquet") else self._jsonl(location)
-        for number, record, problem in records:
+        for number, record, problem in read_records(location, self.config.batch_size):
             row = {"id": f"{location}:{number}", "messages": None, "instruction": None, "lang": None,
                    "source": location}
             if problem is None:
@@ -103,30 +102,32 @@ class SftReader(Source):
         if outcome is not None:
             yield outcome
 
-    def _jsonl(self, location: str) -> Iterator[Tuple[int, Optional[dict], Optional[str]]]:
-        for number, (raw, problem) in enumerate(decompressed_lines(location), start=1):
-            if problem is not None:
-                yield number, None, problem
-                return
-            if not raw.strip():
-                continue
-            text = decode_utf8(raw)
-            if text is None:
-                yield number, None, "read:bad_encoding"
-                continue
-            try:
-                yield number, json.loads(text), None
-            except json.JSONDecodeError:
-                yield number, None, "read:bad_json"
 
-    def _parquet(self, location: str) -> Iterator[Tuple[int, Optional[dict], Optional[str]]]:
+def read_records(location: str, batch_size: int = 1000) -> Iterator[Tuple[int, Optional[dict], Optional[str]]]:
+    """(line or row number, record, problem) of a JSONL or Parquet file; problems are read:* reasons."""
+    if location.endswith(".parquet"):
         import pyarrow.parquet as pq
 
         number = 0
-        for batch in pq.ParquetFile(location).iter_batches(batch_size=self.config.batch_size):
+        for batch in pq.ParquetFile(location).iter_batches(batch_size=batch_size):
             for record in batch.to_pylist():
                 number += 1
                 yield number, record, None
+        return
+    for number, (raw, problem) in enumerate(decompressed_lines(location), start=1):
+        if problem is not None:
+            yield number, None, problem
+            return
+        if not raw.strip():
+            continue
+        text = decode_utf8(raw)
+        if text is None:
+            yield number, None, "read:bad_encoding"
+            continue
+        try:
+            yield number, json.loads(text), None
+        except json.JSONDecodeError:
+            yield number, None, "read:bad_json"
 
 
-__all__ = ["SftReader", "SftReaderConfig", "to_messages", "SFT_SCHEMA"]
+__all__ = ["SftReader", "SftReaderConfig", "to_messages", "read_records", "SFT_SCHEMA"]

@@ -23,3 +23,12 @@ def test_uniform_logits_give_log_vocabulary():
     logits = torch.zeros(1, 10, 151936)
     labels = torch.randint(0, 151936, (1, 10))
     assert abs(next_token_loss(logits, labels, chunk=3).item() - torch.log(torch.tensor(151936.0)).item()) < 1e-4
+
+
+def test_masked_positions_do_not_count():
+    generator = torch.Generator().manual_seed(1)
+    logits = torch.randn(1, 12, 50, generator=generator)
+    labels = torch.randint(0, 50, (1, 12), generator=generator)
+    labels[0, :5] = -100
+    expected = F.cross_entropy(logits[0, 5:], labels[0, 5:])
+    assert torch.allclose(next_token_loss(logits, labels, chunk=4), expected, rtol=1e-6)

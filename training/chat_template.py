@@ -73,4 +73,15 @@ class ChatML:
         return TokenizedExample(tuple(input_ids), tuple(labels))
 
 
+    def tokenize_response(self, prompt: Sequence[dict], response: str) -> TokenizedExample:
+        """``prompt`` followed by the assistant ``response``, labelled on the response (and its
+        ``<|im_end|>``) only: earlier assistant turns of the prompt are context (DPO)."""
+        example = self.tokenize(list(prompt) + [{"role": "assistant", "content": response}])
+        trained = len(self._encode(response)) + 1
+        end = len(example.input_ids) - len(self.newline)
+        labels = [IGNORE_INDEX] * (end - trained) + list(example.labels[end - trained:end]) + \
+            [IGNORE_INDEX] * len(self.newline)
+        return TokenizedExample(example.input_ids, tuple(labels))
+
+
 __all__ = ["ChatML", "ChatMLFormatError", "DEFAULT_SYSTEM"]

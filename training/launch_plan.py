@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import List
 
 from operators.config_check import ConfigError
+from training.engine_settings import zero3_config
 from training.lr_schedule import LrSchedule, steps_for_tokens
 from training.pretrain_config import PretrainConfig
 
@@ -49,22 +50,7 @@ def plan_stage(config: PretrainConfig, stage: int) -> StagePlan:
 
 def deepspeed_config(config: PretrainConfig, world_size: int) -> dict:
     """ZeRO-3, bf16, overlapped communication, 16-bit weights gathered when saving."""
-    per_step = config.micro_batch_size * world_size
-    if config.global_batch_samples % per_step:
-        raise ConfigError(f"global_batch_tokens: {config.global_batch_samples} samples per step are not a multiple "
-                          f"of micro_batch_size x world size ({per_step})")
-    return {
-        "train_batch_size": config.global_batch_samples,
-        "train_micro_batch_size_per_gpu": config.micro_batch_size,
-        "gradient_accumulation_steps": config.global_batch_samples // per_step,
-        "gradient_clipping": config.grad_clip,
-        "bf16": {"enabled": config.precision == "bf16"},
-        "zero_optimization": {"stage": 3, "overlap_comm": True, "contiguous_gradients": True,
-                              "stage3_gather_16bit_weights_on_model_save": True},
-        # AdamW is torch's (the client optimizer), so no fused op is compiled on machines without one.
-        "zero_allow_untested_optimizer": True,
-        "steps_per_print": 10**9,  # the trainer logs every step itself (training/step_log.py)
-    }
+    return zero3_config(config, config.global_batch_samples, world_size, key="global_batch_tokens")
 
 
 def megatron_argv(config: PretrainConfig, plan: StagePlan, nodes: int, gpus_per_node: int) -> List[str]:

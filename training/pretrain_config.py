@@ -7,14 +7,12 @@ from __future__ import annotations
 import copy
 import os
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional
+from typing import Dict, List, Optional
 
 import yaml
 
 from operators.config_check import ConfigError, build, read_yaml_mapping
-
-
-PRECISIONS = ("bf16", "fp32")
+from training.engine_settings import EngineSettings
 
 
 @dataclass
@@ -40,45 +38,19 @@ class MegatronSettings:
 
 
 @dataclass
-class PretrainConfig:
-    model: str = "Qwen/Qwen2-7B"     # a Hugging Face checkpoint folder or hub id
-    # Random weights from the model's config.json instead of its checkpoint (tests, scaling studies),
-    # with ``model_config`` replacing config.json values (e.g. a tiny test model's sizes).
-    random_init: bool = False
-    model_config: Dict[str, Any] = field(default_factory=dict)
-    attn_implementation: str = "sdpa"  # or flash_attention_2 where flash-attn is installed
-    precision: str = "bf16"           # bf16 (the paper's runs) or fp32
-    gradient_checkpointing: bool = False
+class PretrainConfig(EngineSettings):
     seq_length: int = 32768
     global_batch_tokens: int = 4_194_304
-    micro_batch_size: int = 1
     warmup_tokens: float = 10e9
     min_lr_ratio: float = 0.1
-    adam_beta1: float = 0.9
-    adam_beta2: float = 0.95
-    weight_decay: float = 0.1
-    grad_clip: float = 1.0
-    seed: int = 1234
-    save_every_steps: int = 1000
-    keep_checkpoints: int = 2        # newest checkpoints kept per stage; 0 keeps all
-    output_dir: str = "checkpoints"
-    tensorboard: bool = True         # <output_dir>/stage-N/tensorboard beside logs/train.jsonl
-    peak_tflops: Optional[float] = None  # per device, for MFU; None = looked up from the GPU's name
     stages: Dict[str, StageSettings] = field(default_factory=dict)
     megatron: MegatronSettings = field(default_factory=MegatronSettings)
 
     def validate(self) -> None:
-        for name in ("seq_length", "global_batch_tokens", "micro_batch_size", "save_every_steps"):
+        self.validate_engine()
+        for name in ("seq_length", "global_batch_tokens"):
             if getattr(self, name) <= 0:
                 raise ConfigError(f"{name}: must be positive")
-        if self.keep_checkpoints < 0:
-            raise ConfigError("keep_checkpoints: must not be negative")
-        if self.precision not in PRECISIONS:
-            raise ConfigError(f"precision: expected one of {', '.join(PRECISIONS)}, got {self.precision!r}")
-        if self.model_config and not self.random_init:
-            raise ConfigError("model_config: only applies with random_init: true (a checkpoint keeps its own shapes)")
-        if self.peak_tflops is not None and self.peak_tflops <= 0:
-            raise ConfigError("peak_tflops: must be positive")
         if self.global_batch_tokens % self.seq_length:
             raise ConfigError("global_batch_tokens: must be a multiple of seq_length")
         if self.warmup_tokens < 0 or not 0 <= self.min_lr_ratio <= 1:
@@ -95,13 +67,6 @@ class PretrainConfig:
 
     def stage_dir(self, number: int) -> str:
         return os.path.join(self.output_dir, f"stage-{number}")
-
-    def check_model_source(self) -> None:
-        """A local model folder must hold config.json; anything else is taken for a hub id."""
-        if os.path.isdir(self.model) and not os.path.isfile(os.path.join(self.model, "config.json")):
-            raise ConfigError(f"model: {self.model} is a folder without config.json")
-        if not os.path.isdir(self.model) and (self.model.startswith((".", "/")) or self.model.count("/") > 1):
-            raise ConfigError(f"model: folder not found: {self.model}")
 
 
 def apply_overrides(data: dict, overrides: List[str]) -> dict:

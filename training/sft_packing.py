@@ -21,7 +21,7 @@ from typing import List, Sequence, Tuple
 
 import torch
 
-IGNORE_INDEX = -100
+from training.lm_loss import IGNORE_INDEX
 
 
 @dataclass(frozen=True)

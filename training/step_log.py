@@ -62,10 +62,14 @@ def console_line(record: dict) -> str:
     mfu = record.get("mfu")
     shares = " ".join(f"{key[6:]}={record[key]:.3f}/{record.get('target/' + key[6:], 0):.3f}"
                       for key in sorted(record) if key.startswith("share/"))
+    known = {"step", "steps", "loss", "lr", "grad_norm", "tokens_per_s", "tflops_per_device", "mfu", "memory_gib"}
+    extra = " | ".join(f"{key} {value:.4g}" for key, value in record.items()
+                       if key not in known and isinstance(value, float) and "/" not in key)
     return (f"step {record['step']}/{record['steps']} | loss {record['loss']:.4f} | lr {record['lr']:.3e} | "
             f"grad_norm {record['grad_norm']:.3f} | tokens/s {record['tokens_per_s']:,.0f} | "
             f"TFLOP/s/device {record['tflops_per_device']:.2f} | MFU {'n/a' if mfu is None else f'{mfu:.1%}'} | "
-            f"memory {record['memory_gib']:.2f} GiB | share (realized/target) {shares}")
+            f"memory {record['memory_gib']:.2f} GiB" + (f" | {extra}" if extra else "")
+            + (f" | share (realized/target) {shares}" if shares else ""))
 
 
 def read_steps(path: str) -> Dict[int, dict]:

@@ -1,0 +1,155 @@
+"""Chosen/rejected pairs for DPO from existing preference data (paper §4.2.1).
+
+    python pipelines/build_preferences.py --input arena.jsonl ultrafeedback.parquet --output prefs/
+
+Recognized records (JSONL, optionally compressed, or Parquet):
+
+* **pairs**: ``{"prompt": str | messages, "chosen": str | messages, "rejected": str | messages}``
+  (UltraFeedback-binarized and most DPO sets; a messages list ends with the assistant reply);
+* **LMSYS Chatbot Arena** (``lmsys-arena-human-preference-55k``): ``prompt``, ``response_a``,
+  ``response_b`` (JSON lists of turns) and ``winner_model_a`` / ``winner_model_b`` / ``winner_tie``; the
+  winner's reply is chosen, the first turn is used.
+
+Writes ``OUT/preferences.jsonl`` (``{"id", "prompt": messages, "chosen": str, "rejected": str, "lang",
+"source"}``) and ``OUT/stats.json`` with the reasons records are left out: ``read:*`` as the SFT reader,
+``format:unknown``, ``pref:tie``, ``pref:identical`` (chosen equals rejected), ``pref:empty``, and
+``pref:duplicate`` (the same prompt and pair again).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import sys
+from typing import List, Optional, Tuple
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+
+from operators.config_check import ConfigError  # noqa: E402
+from operators.sft_reader import read_records  # noqa: E402
+from operators.stats import PipelineStats  # noqa: E402
+from pipelines.curate_sft import expand_inputs  # noqa: E402
+from pipelines.stats_report import write_report  # noqa: E402
+
+REASONS = ("format:unknown", "pref:tie", "pref:identical", "pref:empty", "pref:duplicate")
+
+
+def _turns(value) -> Optional[list]:
+    if isinstance(value, list):
+        return value
+    if isinstance(value, str):
+        try:
+            parsed = json.loads(value)
+        except json.JSONDecodeError:
+            return None
+        return parsed if isinstance(parsed, list) else None
+    return None
+
+
+def _reply(value) -> Optional[str]:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, list) and value and isinstance(value[-1], dict) and value[-1].get("role") == "assistant":
+        return value[-1].get("content") if isinstance(value[-1].get("content"), str) else None
+    return None
+
+
+def _prompt(value, chosen) -> Optional[List[dict]]:
+    if isinstance(chosen, list) and len(chosen) > 1 and all(isinstance(m, dict) for m in chosen):
+        return [{"role": m["role"], "content": m["content"]} for m in chosen[:-1]]
+    if isinstance(value, str):
+        return [{"role": "user", "content": value}]
+    if isinstance(value, list) and all(isinstance(m, dict) and "role" in m for m in value):
+        return [{"role": m["role"], "content": m["content"]} for m in value]
+    return None
+
+
+def to_pair(record: dict) -> Tuple[Optional[dict], Optional[str]]:
+    """({"prompt", "chosen", "rejected"}, None) or (None, reason)."""
+    if not isinstance(record, dict):
+        return None, "format:unknown"
+    if {"response_a", "response_b"} <= set(record):
+        if record.get("winner_tie"):
+            return None, "pref:tie"
+        prompts, a, b = _turns(record.get("prompt")), _turns(record["response_a"]), _turns(record["response_b"])
+        if not prompts or not a or not b or not all(isinstance(x, str) for x in (prompts[0], a[0], b[0])):
+            return None, "format:unknown"
+        if record.get("winner_model_a"):
+            chosen, rejected = a[0], b[0]
+        elif record.get("winner_model_b"):
+            chosen, rejected = b[0], a[0]
+        else:
+            return None, "pref:tie"
+        prompt = [{"role": "user", "content": prompts[0]}]
+    elif {"chosen", "rejected"} <= set(record):
+        chosen, rejected = _reply(record["chosen"]), _reply(record["rejected"])
+        prompt = _prompt(record.get("prompt"), record["chosen"])
+        if chosen is None or rejected is None or prompt is None:
+            return None, "format:unknown"
+    else:
+        return None, "format:unknown"
+    if not chosen.strip() or not rejected.strip() or not any(m["content"].strip() for m in prompt):
+        return None, "pref:empty"
+    if chosen.strip() == rejected.strip():
+        return None, "pref:identical"
+    return {"prompt": prompt, "chosen": chosen, "rejected": rejected}, None
+
+
+def build_preferences(inputs: List[str], output: str) -> PipelineStats:
+    locations = expand_inputs(inputs)
+    stats = PipelineStats(["preference_reader", "preference_dedup"])
+    seen = set()
+    kept = 0
+    dup_dropped = 0
+    os.makedirs(output, exist_ok=True)
+    path = os.path.join(output, "preferences.jsonl")
+    with open(path + ".tmp", "w", encoding="utf-8") as handle:
+        for location in locations:
+            for number, record, problem in read_records(location):
+                record_id = f"{location}:{number}"
+                pair = None
+                if problem is None:
+                    pair, problem = to_pair(record)
+                if problem is not None:
+                    stats.add("preference_reader", 1, 0, {problem: 1})
+                    continue
+                stats.add("preference_reader", 1, 1, {})
+                key = hashlib.sha256(json.dumps(pair, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+                if key in seen:
+                    dup_dropped += 1
+                    continue
+                seen.add(key)
+                kept += 1
+                given = record.get("id") or record.get("question_id")
+                handle.write(json.dumps({"id": str(given) if given else record_id, **pair,
+                                         "lang": record.get("lang") or record.get("language"),
+                                         "source": location}, ensure_ascii=False) + "\n")
+    os.replace(path + ".tmp", path)
+    stats.add("preference_dedup", kept + dup_dropped, kept, {"pref:duplicate": dup_dropped} if dup_dropped else {})
+    stats.add_kept({"pairs": kept})
+    stats.check()
+    with open(os.path.join(output, "stats.json"), "w", encoding="utf-8") as handle:
+        handle.write(stats.to_json())
+    write_report(stats.to_dict(), output, f"Preference pairs of {os.path.basename(os.path.abspath(output))}")
+    return stats
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--input", nargs="+", required=True)
+    parser.add_argument("--output", required=True)
+    args = parser.parse_args(argv)
+    try:
+        stats = build_preferences(args.input, args.output)
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(stats.table())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,179 @@
+"""DPO on DeepSpeed ZeRO-3 (paper §4.2): every rank runs this.
+
+* **Pairs**: ``build_preferences.py``'s ``preferences.jsonl``, each side tokenized with the ChatML
+  template and labelled on its response only (``ChatML.tokenize_response``); pairs longer than
+  ``max_length`` are left out and counted in the start record.
+* **Reference log-probs, precomputed and cached**: the reference is the starting policy, so before the
+  first step the engine itself scores every pair (no gradients; ranks take interleaved shares in equal
+  numbers of batches and gather them), and rank 0 saves ``reference_logps.npy``. No second model is held
+  in memory, and a resumed run reads the cache instead of scoring with trained weights.
+* **Steps**: step ``s`` takes pairs ``[s * P, (s + 1) * P)`` of the run's pair order (epochs shuffled
+  with ``RandomState(seed, epoch)``); a micro-batch of m pairs is one forward over 2m rows (chosen, then
+  rejected), padded to its longest row. Loss: sigmoid DPO with ``beta``; logged with the implicit
+  rewards (``chosen_reward``, ``rejected_reward``, ``reward_margin``, ``reward_accuracy``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Dict, List, Tuple
+
+import numpy as np
+import torch
+import torch.distributed as dist
+
+from operators.tokenizer import load_tokenizer
+from training import checkpoints
+from training.chat_template import ChatML, ChatMLFormatError
+from training.dpo_loss import dpo_loss, sequence_logps
+from training.dpo_train_config import DpoTrainConfig
+from training.engine_settings import zero3_config
+from training.lm_loss import IGNORE_INDEX
+from training.model_builder import parameter_count
+from training.sft_loop import tokenizer_spec
+from training.sft_packing import TokenizedExample
+from training.stage_start import latest_checkpoint
+from training.step_log import StepLogger
+from training.step_loop import (TermSignal, TrainingRun, device_peak, initial_digest, init_distributed, make_engine,
+                                run_steps)
+from training.throughput import model_flops_per_token
+
+REFERENCE_FILE = "reference_logps.npy"
+
+
+def tokenize_pairs(path: str, chatml: ChatML, max_length: int) -> Tuple[List[Tuple[TokenizedExample, TokenizedExample]],
+                                                                         Dict[str, int]]:
+    pairs, skipped = [], {"too_long": 0, "bad_format": 0}
+    with open(path, encoding="utf-8") as handle:
+        for line in handle:
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+                chosen = chatml.tokenize_response(record["prompt"], record["chosen"])
+                rejected = chatml.tokenize_response(record["prompt"], record["rejected"])
+            except (ChatMLFormatError, KeyError, TypeError, json.JSONDecodeError):
+                skipped["bad_format"] += 1
+                continue
+            if max(len(chosen), len(rejected)) > max_length:
+                skipped["too_long"] += 1
+                continue
+            pairs.append((chosen, rejected))
+    return pairs, skipped
+
+
+def pad_rows(examples: List[TokenizedExample], pad_id: int, device) -> Dict[str, torch.Tensor]:
+    width = max(len(e) for e in examples)
+    ids = [list(e.input_ids) + [pad_id] * (width - len(e)) for e in examples]
+    labels = [list(e.labels) + [IGNORE_INDEX] * (width - len(e)) for e in examples]
+    mask = [[1] * len(e) + [0] * (width - len(e)) for e in examples]
+    return {"input_ids": torch.tensor(ids, device=device), "labels": torch.tensor(labels, device=device),
+            "attention_mask": torch.tensor(mask, device=device)}
+
+
+def batch_logps(engine, examples: List[TokenizedExample], pad_id: int) -> torch.Tensor:
+    rows = pad_rows(examples, pad_id, engine.device)
+    logits = engine(input_ids=rows["input_ids"], attention_mask=rows["attention_mask"]).logits
+    return sequence_logps(logits, rows["labels"])
+
+
+def reference_logps(engine, pairs, pad_id: int, micro: int, run_dir: str) -> np.ndarray:
+    """[pairs, 2] log-probs of (chosen, rejected) under the starting policy, cached in ``run_dir``."""
+    path = os.path.join(run_dir, REFERENCE_FILE)
+    if os.path.isfile(path):
+        return np.load(path)
+    rank, world = dist.get_rank(), dist.get_world_size()
+    mine = list(range(rank, len(pairs), world))
+    batches = -(-len(pairs) // (world * micro))  # the same number of forwards on every rank (ZeRO-3)
+    values = torch.zeros(batches * micro, 2, dtype=torch.float64, device=engine.device)
+    engine.eval()
+    with torch.no_grad():
+        for b in range(batches):
+            chunk = mine[b * micro:(b + 1) * micro] or [0]  # a rank with nothing left scores pair 0, discarded
+            examples = [pairs[i][0] for i in chunk] + [pairs[i][1] for i in chunk]
+            logps = batch_logps(engine, examples, pad_id).double()
+            n = len(chunk)
+            values[b * micro:b * micro + n, 0] = logps[:n]
+            values[b * micro:b * micro + n, 1] = logps[n:]
+    engine.train()
+    gathered = [torch.zeros_like(values) for _ in range(world)]
+    dist.all_gather(gathered, values)
+    result = np.zeros((len(pairs), 2))
+    for r in range(world):
+        owned = list(range(r, len(pairs), world))
+        result[owned] = gathered[r][:len(owned)].cpu().numpy()
+    if rank == 0:
+        os.makedirs(run_dir, exist_ok=True)
+        np.save(path + ".tmp.npy", result)
+        os.replace(path + ".tmp.npy", path)
+    dist.barrier()
+    return result
+
+
+def train_dpo(config: DpoTrainConfig) -> str:
+    term = TermSignal()
+    init_distributed()
+    rank, world = dist.get_rank(), dist.get_world_size()
+    run_dir = config.output_dir
+    chatml = ChatML(load_tokenizer(tokenizer_spec(config)), config.system_prompt)
+    pairs, skipped = tokenize_pairs(config.data, chatml, config.max_length)
+    steps, schedule = config.steps(len(pairs)), config.schedule(len(pairs))
+    log = StepLogger(run_dir, rank == 0, config.tensorboard)
+    ds_config = zero3_config(config, config.pairs_per_step, world, key="pairs_per_step")
+    latest = latest_checkpoint(run_dir)
+    if latest is not None and not os.path.isfile(os.path.join(run_dir, REFERENCE_FILE)):
+        raise RuntimeError(f"{run_dir}: a checkpoint without {REFERENCE_FILE}; the reference cannot be rebuilt "
+                           "from trained weights")
+    engine, model, keep_alive = make_engine(config.model, latest is not None or config.random_init,
+                                            config.model_config, config, ds_config)
+    step = 0
+    if latest is not None:
+        step = checkpoints.load(engine, run_dir, latest["tag"])["step"]
+        log.event("resume", step=step, checkpoint=latest["tag"])
+    else:
+        log.event("start", steps=steps, init_from=config.model, world_size=world, pairs=len(pairs), **skipped,
+                  weights_sha256=initial_digest(engine))
+    reference = torch.tensor(reference_logps(engine, pairs, chatml.pad, config.micro_batch_size, run_dir))
+    per_step, micro = config.pairs_per_step, config.micro_batch_size
+    accumulation = ds_config["gradient_accumulation_steps"]
+    orders: Dict[int, np.ndarray] = {}
+
+    def pair_at(position: int) -> int:
+        epoch, within = divmod(position, len(pairs))
+        if epoch not in orders:
+            orders.clear()
+            orders[epoch] = np.random.RandomState([config.seed, epoch]).permutation(len(pairs))
+        return int(orders[epoch][within])
+
+    def micro_batches(step: int):
+        for a in range(accumulation):
+            first = step * per_step + (a * world + rank) * micro
+            yield [pair_at(p) for p in range(first, first + micro)]
+
+    def micro_loss(engine, indices: List[int]):
+        examples = [pairs[i][0] for i in indices] + [pairs[i][1] for i in indices]
+        logps = batch_logps(engine, examples, chatml.pad)
+        ref = reference[indices].to(logps.device, logps.dtype)
+        n = len(indices)
+        loss, chosen, rejected = dpo_loss(logps[:n], logps[n:], ref[:, 0], ref[:, 1], config.beta)
+        return loss, {"chosen_reward": chosen.mean(), "rejected_reward": rejected.mean(),
+                      "reward_margin": (chosen - rejected).mean(), "reward_accuracy": (chosen > rejected).float().mean()}
+
+    mean_tokens = float(np.mean([len(c) + len(r) for c, r in pairs])) if pairs else 0.0
+    run = TrainingRun(
+        run_dir=run_dir, steps=steps, schedule=schedule, save_every_steps=config.save_every_steps,
+        keep_checkpoints=config.keep_checkpoints, micro_batches=micro_batches, micro_loss=micro_loss,
+        tokens_in_step=lambda step: int(per_step * mean_tokens),
+        flops_per_token=model_flops_per_token(model.config, parameter_count(model), config.max_length),
+        peak_tflops=device_peak(config.peak_tflops),
+        step_record=lambda done: {"consumed_pairs": done * per_step, "epoch": done * per_step / len(pairs)},
+        client_state=lambda done: {"consumed_pairs": done * per_step},
+        export_record=lambda done: {"pairs": done * per_step, "beta": config.beta})
+    status = run_steps(engine, model, run, step, log, term)
+    log.close()
+    del keep_alive
+    return status
+
+
+__all__ = ["train_dpo", "tokenize_pairs", "reference_logps", "REFERENCE_FILE"]

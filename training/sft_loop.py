@@ -1,0 +1,114 @@
+"""Supervised fine-tuning with neat packing on DeepSpeed ZeRO-3 (paper §4.1.2): every rank runs this.
+
+Step ``s`` takes rows ``[s * R, (s + 1) * R)`` of the run's row order (epochs of shuffled packed rows,
+``training/sft_dataset.py``), R = ``rows_per_step``; rank r's micro-batch a takes the
+``micro_batch_size`` rows at ``s * R + (a * world + r) * micro_batch_size``. Each row holds whole
+conversations; attention stays within a conversation (a block-diagonal mask for eager/SDPA attention,
+the reset position ids for FlashAttention-2), positions restart at 0 per conversation, and the loss is
+the mean over the micro-batch's assistant tokens. Checkpoints, SIGTERM, logging and the final export
+are the shared loop's (``training/step_loop.py``); a rerun resumes from the newest checkpoint.
+"""
+
+from __future__ import annotations
+
+import os
+
+import torch
+import torch.distributed as dist
+
+from operators.tokenizer import load_tokenizer
+from training import checkpoints
+from training.chat_template import ChatML
+from training.engine_settings import zero3_config
+from training.lm_loss import next_token_loss
+from training.model_builder import parameter_count
+from training.sft_dataset import PackedSftDataset, build_packed, cache_key
+from training.sft_packing import block_diagonal_mask, collate
+from training.sft_train_config import SftTrainConfig
+from training.stage_start import latest_checkpoint
+from training.step_log import StepLogger
+from training.step_loop import (TermSignal, TrainingRun, device_peak, initial_digest, init_distributed, make_engine,
+                                run_steps)
+from training.throughput import model_flops_per_token
+
+
+def tokenizer_spec(config: SftTrainConfig):
+    if config.tokenizer:
+        return config.tokenizer
+    if os.path.isfile(os.path.join(config.model, "tokenizer.json")):
+        return config.model
+    return None  # Qwen2's BPE, packaged
+
+
+def packed_folder(config: SftTrainConfig) -> str:
+    """The packed-data cache of this config, built if missing (by the caller's process)."""
+    from operators.tokenizer import tokenizer_source
+
+    spec = tokenizer_spec(config)
+    key = cache_key(config.data, tokenizer_source(spec), config.seq_length, config.system_prompt)
+    folder = os.path.join(config.output_dir, "packed", key)
+    if not os.path.isdir(folder):
+        build_packed(config.data, ChatML(load_tokenizer(spec), config.system_prompt), config.seq_length, folder)
+    return folder
+
+
+def sft_loss(engine, batch: dict, flash: bool, dtype: torch.dtype):
+    mask = None if flash else block_diagonal_mask(batch["segment_ids"], dtype)
+    logits = engine(input_ids=batch["input_ids"], position_ids=batch["position_ids"], attention_mask=mask).logits
+    return next_token_loss(logits[:, :-1], batch["labels"][:, 1:]), {}
+
+
+def train_sft(config: SftTrainConfig) -> str:
+    term = TermSignal()
+    init_distributed()
+    rank, world = dist.get_rank(), dist.get_world_size()
+    run_dir = config.output_dir
+    if rank == 0:
+        folder = packed_folder(config)
+    dist.barrier()
+    if rank != 0:
+        folder = packed_folder(config)
+    chatml = ChatML(load_tokenizer(tokenizer_spec(config)), config.system_prompt)
+    dataset = PackedSftDataset(folder, chatml.pad, config.seed)
+    steps, schedule = config.steps(len(dataset)), config.schedule(len(dataset))
+    log = StepLogger(run_dir, rank == 0, config.tensorboard)
+    ds_config = zero3_config(config, config.rows_per_step, world, key="rows_per_step")
+    latest = latest_checkpoint(run_dir)
+    engine, model, keep_alive = make_engine(config.model, latest is not None or config.random_init,
+                                            config.model_config, config, ds_config)
+    step = 0
+    if latest is not None:
+        step = checkpoints.load(engine, run_dir, latest["tag"])["step"]
+        log.event("resume", step=step, checkpoint=latest["tag"])
+    else:
+        log.event("start", steps=steps, init_from=config.model, world_size=world, rows=len(dataset),
+                  examples=dataset.meta["examples"], too_long=dataset.meta["too_long"],
+                  bad_format=dataset.meta["bad_format"], weights_sha256=initial_digest(engine))
+    rows_per_step, micro = config.rows_per_step, config.micro_batch_size
+    accumulation = ds_config["gradient_accumulation_steps"]
+    flash = config.attn_implementation == "flash_attention_2"
+    dtype = torch.bfloat16 if config.precision == "bf16" else torch.float32
+
+    def micro_batches(step: int):
+        for a in range(accumulation):
+            first = step * rows_per_step + (a * world + rank) * micro
+            batch = collate([dataset.row_at(p) for p in range(first, first + micro)])
+            yield {k: v.to(engine.device) for k, v in batch.items()}
+
+    run = TrainingRun(
+        run_dir=run_dir, steps=steps, schedule=schedule, save_every_steps=config.save_every_steps,
+        keep_checkpoints=config.keep_checkpoints, micro_batches=micro_batches,
+        micro_loss=lambda engine, batch: sft_loss(engine, batch, flash, dtype),
+        tokens_in_step=lambda step: rows_per_step * config.seq_length,
+        flops_per_token=model_flops_per_token(model.config, parameter_count(model), config.seq_length),
+        peak_tflops=device_peak(config.peak_tflops),
+        step_record=lambda done: {"consumed_rows": done * rows_per_step, "epoch": done * rows_per_step / len(dataset)},
+        client_state=lambda done: {"consumed_rows": done * rows_per_step},
+        export_record=lambda done: {"rows": done * rows_per_step, "examples": dataset.meta["examples"]})
+    status = run_steps(engine, model, run, step, log, term)
+    log.close()
+    del keep_alive
+    return status
+
+
+__all__ = ["train_sft", "packed_folder", "sft_loss"]
