@@ -14,6 +14,14 @@ Writes ``OUT/preferences.jsonl`` (``{"id", "prompt": messages, "chosen": str, "r
 "source"}``) and ``OUT/stats.json`` with the reasons records are left out: ``read:*`` as the SFT reader,
 ``format:unknown``, ``pref:tie``, ``pref:identical`` (chosen equals rejected), ``pref:empty``, and
 ``pref:duplicate`` (the same prompt and pair again).
+
+With ``--policy-url`` (and ``--judge-url``) the inputs are prompts instead (``{"prompt": str | messages}``):
+each is answered twice by the policy endpoint and judged by the judge endpoint, both OpenAI-compatible
+(``pipelines/preference_generation.py``, paper §4.2.2):
+
+    python pipelines/build_preferences.py --input prompts.jsonl --output prefs/ \
+        --policy-url http://localhost:8000/v1 --policy-model marco-7b \
+        --judge-url https://api.example.com/v1 --judge-model gpt-4o-mini --judge-key-env JUDGE_API_KEY
 """
 
 from __future__ import annotations
@@ -32,6 +40,7 @@ from operators.config_check import ConfigError  # noqa: E402
 from operators.sft_reader import read_records  # noqa: E402
 from operators.stats import PipelineStats  # noqa: E402
 from pipelines.curate_sft import expand_inputs  # noqa: E402
+from pipelines.preference_generation import Endpoint, GenerationSettings, generate_pair, prompt_messages  # noqa: E402
 from pipelines.stats_report import write_report  # noqa: E402
 
 REASONS = ("format:unknown", "pref:tie", "pref:identical", "pref:empty", "pref:duplicate")
@@ -98,9 +107,12 @@ def to_pair(record: dict) -> Tuple[Optional[dict], Optional[str]]:
     return {"prompt": prompt, "chosen": chosen, "rejected": rejected}, None
 
 
-def build_preferences(inputs: List[str], output: str) -> PipelineStats:
+def build_preferences(inputs: List[str], output: str, policy: Optional[Endpoint] = None,
+                      judge: Optional[Endpoint] = None, settings: Optional[GenerationSettings] = None) -> PipelineStats:
+    """Pairs from preference records, or generated and judged from prompts when ``policy`` is given."""
     locations = expand_inputs(inputs)
-    stats = PipelineStats(["preference_reader", "preference_dedup"])
+    reader = "preference_generation" if policy is not None else "preference_reader"
+    stats = PipelineStats([reader, "preference_dedup"])
     seen = set()
     kept = 0
     dup_dropped = 0
@@ -111,12 +123,18 @@ def build_preferences(inputs: List[str], output: str) -> PipelineStats:
             for number, record, problem in read_records(location):
                 record_id = f"{location}:{number}"
                 pair = None
-                if problem is None:
+                if problem is None and policy is not None:
+                    prompt = prompt_messages(record)
+                    if prompt is None:
+                        problem = "format:unknown"
+                    else:
+                        pair, problem = generate_pair(prompt, policy, judge or policy, settings or GenerationSettings())
+                elif problem is None:
                     pair, problem = to_pair(record)
                 if problem is not None:
-                    stats.add("preference_reader", 1, 0, {problem: 1})
+                    stats.add(reader, 1, 0, {problem: 1})
                     continue
-                stats.add("preference_reader", 1, 1, {})
+                stats.add(reader, 1, 1, {})
                 key = hashlib.sha256(json.dumps(pair, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
                 if key in seen:
                     dup_dropped += 1
@@ -141,9 +159,23 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--input", nargs="+", required=True)
     parser.add_argument("--output", required=True)
+    parser.add_argument("--policy-url", help="OpenAI-compatible endpoint that answers the prompts")
+    parser.add_argument("--policy-model")
+    parser.add_argument("--policy-key-env", help="environment variable holding the policy endpoint's API key")
+    parser.add_argument("--judge-url", help="OpenAI-compatible endpoint of the judge (default: the policy's)")
+    parser.add_argument("--judge-model")
+    parser.add_argument("--judge-key-env", help="environment variable holding the judge endpoint's API key")
+    parser.add_argument("--temperatures", type=float, nargs=2, default=[0.7, 1.0])
     args = parser.parse_args(argv)
     try:
-        stats = build_preferences(args.input, args.output)
+        policy = judge = None
+        if args.policy_url:
+            if not args.policy_model:
+                raise ConfigError("--policy-model: required with --policy-url")
+            policy = Endpoint(args.policy_url, args.policy_model, args.policy_key_env)
+            judge = Endpoint(args.judge_url or args.policy_url, args.judge_model or args.policy_model,
+                             args.judge_key_env or args.policy_key_env)
+        stats = build_preferences(args.input, args.output, policy, judge, GenerationSettings(list(args.temperatures)))
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

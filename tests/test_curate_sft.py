@@ -194,3 +194,27 @@ def test_scoring_hook_drops_low_scores(inputs, tmp_path):
 
 def test_shipped_config_is_the_defaults():
     assert load_sft_config(str(ROOT / "configs" / "sft.yaml")) == SftConfig()
+
+
+def test_embedding_model_folder_is_loaded_and_used(tmp_path):
+    """A Hugging Face encoder folder (here a tiny random Qwen2 with Qwen2's tokenizer): the same
+    instruction twice embeds identically and is one group; the real, different sentences are not."""
+    import shutil
+
+    import torch
+    from transformers import AutoConfig, AutoModel
+
+    from operators.tokenizer import packaged_qwen2_json
+
+    torch.manual_seed(0)
+    config = AutoConfig.from_pretrained(ROOT / "configs" / "pretrain" / "tiny-qwen2")
+    AutoModel.from_config(config).save_pretrained(tmp_path / "encoder")
+    shutil.copy(packaged_qwen2_json(), tmp_path / "encoder" / "tokenizer.json")
+    (tmp_path / "encoder" / "tokenizer_config.json").write_text(json.dumps(
+        {"tokenizer_class": "PreTrainedTokenizerFast", "pad_token": "<|endoftext|>"}))
+    english = ntrex("eng_Latn.txt", 3)
+    texts = [english[0], english[1], english[0], english[2]]
+    reasons = dedup_reasons(texts, ["en"] * 4, SftDedupConfig(exact=False, minhash=False, simhash=False,
+                                                              embedding_model=str(tmp_path / "encoder"),
+                                                              embedding_threshold=0.9999))
+    assert reasons == [None, None, "dedup:semantic", None]
