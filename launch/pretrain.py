@@ -36,12 +36,11 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from launch.processes import (EXIT_STOPPED, add_process_arguments, become_world_of_one, exec_torchrun,  # noqa: E402
-                              under_launcher, world_size)
+from launch.processes import add_process_arguments, is_complete, start_training, world_size  # noqa: E402
 from operators.config_check import ConfigError  # noqa: E402
 from training.launch_plan import deepspeed_config, megatron_argv, plan_stage  # noqa: E402
 from training.pretrain_config import load_pretrain_config  # noqa: E402
-from training.stage_start import export_record, stage_start  # noqa: E402
+from training.stage_start import latest_checkpoint, stage_start  # noqa: E402
 
 
 
@@ -71,16 +70,14 @@ def main(argv: Optional[List[str]] = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     if training:
-        if start.kind == "resume" and start.step >= plan.steps and export_record(config.stage_dir(args.stage)):
-            print(f"stage {args.stage} is complete: its weights are in {config.stage_dir(args.stage)}/final")
+        stage_dir = config.stage_dir(args.stage)
+        if is_complete(stage_dir, latest_checkpoint(stage_dir), plan.steps):
+            print(f"stage {args.stage} is complete: its weights are in {stage_dir}/final")
             return 0
-        if not under_launcher() and args.nproc_per_node > 1:
-            exec_torchrun(str(Path(__file__).resolve()), args.nproc_per_node, argv)
-        if not under_launcher():
-            become_world_of_one()
         from training.pretrain_loop import train_stage
 
-        return 0 if train_stage(config, plan, start) == "finished" else EXIT_STOPPED
+        return start_training(str(Path(__file__).resolve()), args.nproc_per_node, argv,
+                              lambda: train_stage(config, plan, start))
     print(json.dumps({"config": asdict(config), "stage": args.stage, "tokens": plan.tokens, "steps": plan.steps,
                       "warmup_steps": plan.warmup_steps, "start": asdict(start),
                       "lr_key_points": {str(k): v for k, v in plan.schedule.key_points().items()},

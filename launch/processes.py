@@ -7,7 +7,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from typing import List
+from typing import Callable, List, Optional
 
 EXIT_STOPPED = 75  # EX_TEMPFAIL: stopped by SIGTERM with a checkpoint; rerun to resume
 
@@ -17,6 +17,18 @@ def add_process_arguments(parser: argparse.ArgumentParser) -> None:
                         help="training: start this many processes on this machine under torchrun")
     # The deepspeed launcher passes --local_rank to every process (LOCAL_RANK is in the environment too).
     parser.add_argument("--local_rank", "--local-rank", type=int, help=argparse.SUPPRESS)
+
+
+def post_training_arguments(doc: str, config_help: str, argv: Optional[List[str]]):
+    """(parsed arguments, argv as a list) of the post-training launchers (``launch/sft.py``, ``launch/dpo.py``)."""
+    parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--config", help=config_help)
+    parser.add_argument("--dry-run", action="store_true", help="check and print the plan, then exit")
+    parser.add_argument("--gpus", type=int, default=8, help="for --dry-run: the world size to plan for")
+    add_process_arguments(parser)
+    parser.add_argument("overrides", nargs="*", help="key=value settings")
+    argv = list(sys.argv[1:] if argv is None else argv)
+    return parser.parse_args(argv), argv
 
 
 def under_launcher() -> bool:
@@ -43,6 +55,23 @@ def become_world_of_one() -> None:
                        "MASTER_PORT": os.environ.get("MASTER_PORT", "29511")})
 
 
+def is_complete(run_dir: str, latest: Optional[dict], steps: int) -> bool:
+    """The run's last step is checkpointed and its weights exported: nothing left to do."""
+    from training.stage_start import export_record
+
+    return latest is not None and latest["step"] >= steps and export_record(run_dir) is not None
+
+
+def start_training(script: str, nproc_per_node: int, argv: List[str], train: Callable[[], str]) -> int:
+    """Runs ``train`` in every process (starting torchrun first when asked); 0 when it finished,
+    EXIT_STOPPED when it stopped on SIGTERM with a checkpoint."""
+    if not under_launcher() and nproc_per_node > 1:
+        exec_torchrun(script, nproc_per_node, argv)
+    if not under_launcher():
+        become_world_of_one()
+    return 0 if train() == "finished" else EXIT_STOPPED
+
+
 def without_nproc(argv: List[str]) -> List[str]:
     out, skip = [], False
     for item in argv:
@@ -55,5 +84,5 @@ def without_nproc(argv: List[str]) -> List[str]:
     return out
 
 
-__all__ = ["add_process_arguments", "under_launcher", "world_size", "exec_torchrun", "become_world_of_one",
-           "without_nproc", "EXIT_STOPPED"]
+__all__ = ["add_process_arguments", "post_training_arguments", "under_launcher", "world_size", "exec_torchrun", "become_world_of_one",
+           "without_nproc", "is_complete", "start_training", "EXIT_STOPPED"]

@@ -15,7 +15,6 @@ are written to ``<output_dir>/final`` (Hugging Face safetensors). Exit status as
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from dataclasses import asdict
@@ -26,23 +25,15 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from launch.processes import (EXIT_STOPPED, add_process_arguments, become_world_of_one, exec_torchrun,  # noqa: E402
-                              under_launcher, world_size)
+from launch.processes import post_training_arguments, is_complete, start_training, under_launcher, world_size  # noqa: E402
 from operators.config_check import ConfigError  # noqa: E402
 from training.engine_settings import zero3_config  # noqa: E402
 from training.sft_train_config import load_sft_train_config  # noqa: E402
-from training.stage_start import export_record, latest_checkpoint  # noqa: E402
+from training.stage_start import latest_checkpoint  # noqa: E402
 
 
 def main(argv: Optional[List[str]] = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--config", help="configs/post_training/sft-*.yaml")
-    parser.add_argument("--dry-run", action="store_true", help="pack, check and print the plan, then exit")
-    parser.add_argument("--gpus", type=int, default=8, help="for --dry-run: the world size to plan for")
-    add_process_arguments(parser)
-    parser.add_argument("overrides", nargs="*", help="key=value settings")
-    argv = list(sys.argv[1:] if argv is None else argv)
-    args = parser.parse_args(argv)
+    args, argv = post_training_arguments(__doc__, "configs/post_training/sft-*.yaml", argv)
     try:
         config = load_sft_train_config(args.config, args.overrides)
         config.check_data()
@@ -66,17 +57,12 @@ def main(argv: Optional[List[str]] = None) -> int:
                           "lr_key_points": {str(k): v for k, v in schedule.key_points().items()},
                           "resume_from": latest, "deepspeed": ds_config}, indent=1))
         return 0
-    if latest is not None and export_record(config.output_dir) and not under_launcher() and \
-            latest["step"] >= config.steps(len(dataset)):
+    if not under_launcher() and is_complete(config.output_dir, latest, config.steps(len(dataset))):
         print(f"fine-tuning is complete: the weights are in {config.output_dir}/final")
         return 0
-    if not under_launcher() and args.nproc_per_node > 1:
-        exec_torchrun(str(Path(__file__).resolve()), args.nproc_per_node, argv)
-    if not under_launcher():
-        become_world_of_one()
     from training.sft_loop import train_sft
 
-    return 0 if train_sft(config) == "finished" else EXIT_STOPPED
+    return start_training(str(Path(__file__).resolve()), args.nproc_per_node, argv, lambda: train_sft(config))
 
 
 if __name__ == "__main__":

@@ -183,7 +183,8 @@ def component_roots(edges: np.ndarray) -> Tuple[np.ndarray, np.ndarray, np.ndarr
 
 
 def components_in_memory(edges: Iterable[Tuple[int, int]]) -> Dict[int, int]:
-    """Reference union-find for tests: ``{node: smallest node of its component}``."""
+    """Union-find in memory, for small graphs (SFT dedup) and as the tests' reference:
+    ``{node: smallest node of its component}`` over the nodes that have an edge."""
     parent: Dict[int, int] = {}
 
     def find(x: int) -> int:

@@ -25,6 +25,7 @@ import numpy as np
 from operators.config_check import ConfigError
 from operators.minhash import MinHashConfig, band_keys, signatures
 from operators.simhash import fingerprints, near_pairs
+from pipelines.connected_components import components_in_memory
 
 
 @dataclass
@@ -49,29 +50,16 @@ def instruction_key(text: str) -> str:
     return " ".join(unicodedata.normalize("NFKC", text).casefold().split())
 
 
-def _components(count: int, pairs: Sequence[Tuple[int, int]]) -> np.ndarray:
-    parent = np.arange(count)
-
-    def root(i: int) -> int:
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = parent[i]
-        return i
-
-    for a, b in pairs:
-        ra, rb = root(a), root(b)
-        if ra != rb:
-            parent[max(ra, rb)] = min(ra, rb)  # the smallest index represents the group
-    return np.array([root(i) for i in range(count)])
-
-
 def _drop_non_representatives(alive: List[int], pairs: Sequence[Tuple[int, int]], reasons: List[Optional[str]],
                               reason: str) -> List[int]:
-    roots = _components(len(alive), pairs)
+    roots = components_in_memory(pairs)  # {position: smallest position of its group}
+    kept = []
     for position, index in enumerate(alive):
-        if roots[position] != position:
+        if roots.get(position, position) != position:
             reasons[index] = reason
-    return [index for position, index in enumerate(alive) if roots[position] == position]
+        else:
+            kept.append(index)
+    return kept
 
 
 def minhash_pairs(texts: Sequence[str], langs: Sequence[str], threshold: float) -> List[Tuple[int, int]]:

@@ -16,3 +16,9 @@ def shared_path(*parts: str) -> Path:
     if not path.exists():
         pytest.skip(f"shared data not found: {path} (set MARCO_SHARED_DATA to the shared/data folder)")
     return path
+
+
+def ntrex_sentences(file_name: str, count: int) -> list:
+    """The first ``count`` sentences of an NTREX-128 file (``eng_Latn.txt`` ...)."""
+    with open(shared_path("ntrex128", file_name), encoding="utf-8") as handle:
+        return [line.strip() for line, _ in zip(handle, range(count))]

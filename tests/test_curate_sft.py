@@ -19,7 +19,7 @@ from pipelines.curate_sft import curate_sft, main
 from pipelines.sft_config import SftConfig, load_sft_config
 from pipelines.sft_dedup import SftDedupConfig, dedup_reasons, embedding_pairs
 from pipelines.curate_cc import ROOT
-from tests.shared_data import shared_path
+from tests.shared_data import ntrex_sentences as ntrex
 
 DROPPED = {
     "sft:merged_dialogue": [
@@ -80,11 +80,6 @@ def test_the_three_formats_become_one():
                                           {"from": "gpt", "value": "Hello"}]}) == (messages, None)
     assert to_messages({"text": "no chat here"}) == (None, "format:unknown")
     assert to_messages({"messages": [{"role": "user", "content": "hi"}]}) == (None, "format:no_assistant_turn")
-
-
-def ntrex(name, count):
-    with open(shared_path("ntrex128", name), encoding="utf-8") as handle:
-        return [line.strip() for line, _ in zip(handle, range(count))]
 
 
 @pytest.fixture(scope="module")

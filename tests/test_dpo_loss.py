@@ -8,7 +8,7 @@ import torch
 
 from operators.tokenizer import load_tokenizer
 from pipelines.curate_cc import ROOT
-from tests.shared_data import shared_path
+from tests.shared_data import ntrex_sentences
 from training.chat_template import ChatML
 from training.dpo_loss import dpo_loss, sequence_logps
 from training.sft_packing import IGNORE_INDEX
@@ -31,11 +31,7 @@ def test_sequence_logps_sum_the_labelled_tokens_only():
 
 
 def _pairs(chatml, count=4):
-    def lines(name):
-        with open(shared_path("ntrex128", name), encoding="utf-8") as handle:
-            return [line.strip() for line, _ in zip(handle, range(count + 1))]
-
-    english, german = lines("eng_Latn.txt"), lines("deu_Latn.txt")
+    english, german = ntrex_sentences("eng_Latn.txt", count + 1), ntrex_sentences("deu_Latn.txt", count + 1)
     pairs = []
     for i in range(count):
         prompt = [{"role": "user", "content": f"Translate into German: {english[i]}"}]

@@ -19,15 +19,10 @@ from pipelines.build_preferences import build_preferences, to_pair
 from pipelines.curate_cc import ROOT
 from pipelines.curate_sft import curate_sft
 from pipelines.sft_config import SftConfig
-from tests.shared_data import shared_path
+from tests.shared_data import ntrex_sentences as ntrex
 from training.step_log import read_steps
 
 TINY = str(ROOT / "configs" / "pretrain" / "tiny-qwen2")
-
-
-def ntrex(name, count):
-    with open(shared_path("ntrex128", name), encoding="utf-8") as handle:
-        return [line.strip() for line, _ in zip(handle, range(count))]
 
 
 @pytest.fixture(scope="module")

@@ -8,15 +8,10 @@ import torch.nn.functional as F
 
 from operators.tokenizer import load_tokenizer
 from pipelines.curate_cc import ROOT
-from tests.shared_data import shared_path
+from tests.shared_data import ntrex_sentences as sentences
 from training.chat_template import ChatML, ChatMLFormatError
 from training.sft_packing import (IGNORE_INDEX, TokenizedExample, best_fit_decreasing, block_diagonal_mask,
                                   collate, pack_examples, pack_row)
-
-
-def sentences(name, count):
-    with open(shared_path("ntrex128", name), encoding="utf-8") as handle:
-        return [line.strip() for line, _ in zip(handle, range(count))]
 
 
 @pytest.fixture(scope="module")

@@ -24,7 +24,6 @@ import torch
 import torch.distributed as dist
 
 from operators.tokenizer import load_tokenizer
-from training import checkpoints
 from training.chat_template import ChatML, ChatMLFormatError
 from training.dpo_loss import dpo_loss, sequence_logps
 from training.dpo_train_config import DpoTrainConfig
@@ -35,8 +34,7 @@ from training.sft_loop import tokenizer_spec
 from training.sft_packing import TokenizedExample
 from training.stage_start import latest_checkpoint
 from training.step_log import StepLogger
-from training.step_loop import (TermSignal, TrainingRun, device_peak, initial_digest, init_distributed, make_engine,
-                                run_steps)
+from training.step_loop import TermSignal, TrainingRun, device_peak, init_distributed, open_run, run_steps
 from training.throughput import model_flops_per_token
 
 REFERENCE_FILE = "reference_logps.npy"
@@ -125,15 +123,8 @@ def train_dpo(config: DpoTrainConfig) -> str:
     if latest is not None and not os.path.isfile(os.path.join(run_dir, REFERENCE_FILE)):
         raise RuntimeError(f"{run_dir}: a checkpoint without {REFERENCE_FILE}; the reference cannot be rebuilt "
                            "from trained weights")
-    engine, model, keep_alive = make_engine(config.model, latest is not None or config.random_init,
-                                            config.model_config, config, ds_config)
-    step = 0
-    if latest is not None:
-        step = checkpoints.load(engine, run_dir, latest["tag"])["step"]
-        log.event("resume", step=step, checkpoint=latest["tag"])
-    else:
-        log.event("start", steps=steps, init_from=config.model, world_size=world, pairs=len(pairs), **skipped,
-                  weights_sha256=initial_digest(engine))
+    engine, model, keep_alive, step = open_run(config, run_dir, ds_config, latest, log, steps=steps,
+                                               pairs=len(pairs), **skipped)
     reference = torch.tensor(reference_logps(engine, pairs, chatml.pad, config.micro_batch_size, run_dir))
     per_step, micro = config.pairs_per_step, config.micro_batch_size
     accumulation = ds_config["gradient_accumulation_steps"]

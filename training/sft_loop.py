@@ -17,7 +17,6 @@ import torch
 import torch.distributed as dist
 
 from operators.tokenizer import load_tokenizer
-from training import checkpoints
 from training.chat_template import ChatML
 from training.engine_settings import zero3_config
 from training.lm_loss import next_token_loss
@@ -27,8 +26,7 @@ from training.sft_packing import block_diagonal_mask, collate
 from training.sft_train_config import SftTrainConfig
 from training.stage_start import latest_checkpoint
 from training.step_log import StepLogger
-from training.step_loop import (TermSignal, TrainingRun, device_peak, initial_digest, init_distributed, make_engine,
-                                run_steps)
+from training.step_loop import TermSignal, TrainingRun, device_peak, init_distributed, open_run, run_steps
 from training.throughput import model_flops_per_token
 
 
@@ -73,17 +71,10 @@ def train_sft(config: SftTrainConfig) -> str:
     steps, schedule = config.steps(len(dataset)), config.schedule(len(dataset))
     log = StepLogger(run_dir, rank == 0, config.tensorboard)
     ds_config = zero3_config(config, config.rows_per_step, world, key="rows_per_step")
-    latest = latest_checkpoint(run_dir)
-    engine, model, keep_alive = make_engine(config.model, latest is not None or config.random_init,
-                                            config.model_config, config, ds_config)
-    step = 0
-    if latest is not None:
-        step = checkpoints.load(engine, run_dir, latest["tag"])["step"]
-        log.event("resume", step=step, checkpoint=latest["tag"])
-    else:
-        log.event("start", steps=steps, init_from=config.model, world_size=world, rows=len(dataset),
-                  examples=dataset.meta["examples"], too_long=dataset.meta["too_long"],
-                  bad_format=dataset.meta["bad_format"], weights_sha256=initial_digest(engine))
+    engine, model, keep_alive, step = open_run(config, run_dir, ds_config, latest_checkpoint(run_dir), log,
+                                               steps=steps, rows=len(dataset), examples=dataset.meta["examples"],
+                                               too_long=dataset.meta["too_long"],
+                                               bad_format=dataset.meta["bad_format"])
     rows_per_step, micro = config.rows_per_step, config.micro_batch_size
     accumulation = ds_config["gradient_accumulation_steps"]
     flash = config.attn_implementation == "flash_attention_2"

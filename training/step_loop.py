@@ -109,6 +109,21 @@ def initial_digest(engine) -> str:
     return checkpoints.weights_digest(state_dict) if dist.get_rank() == 0 else ""
 
 
+def open_run(settings, run_dir: str, ds_config: dict, latest: Optional[dict], log: StepLogger, **start_fields):
+    """(engine, model, keep_alive, first step) of a run that starts from ``settings.model`` or resumes
+    its newest checkpoint ``latest`` (then only the architecture is built: the checkpoint has the
+    weights); logs the start (with the starting weights' SHA-256) or the resume."""
+    engine, model, keep_alive = make_engine(settings.model, latest is not None or settings.random_init,
+                                            settings.model_config, settings, ds_config)
+    if latest is not None:
+        step = checkpoints.load(engine, run_dir, latest["tag"])["step"]
+        log.event("resume", step=step, checkpoint=latest["tag"])
+        return engine, model, keep_alive, step
+    log.event("start", init_from=settings.model, world_size=dist.get_world_size(), **start_fields,
+              weights_sha256=initial_digest(engine))
+    return engine, model, keep_alive, 0
+
+
 def run_steps(engine, model, run: TrainingRun, first_step: int, log: StepLogger, term: TermSignal) -> str:
     """Steps ``first_step`` .. ``run.steps``; "finished" (weights exported) or "stopped" (SIGTERM)."""
     world = dist.get_world_size()
@@ -152,5 +167,5 @@ def run_steps(engine, model, run: TrainingRun, first_step: int, log: StepLogger,
     return "finished"
 
 
-__all__ = ["TrainingRun", "TermSignal", "run_steps", "make_engine", "init_distributed", "initial_digest",
+__all__ = ["TrainingRun", "TermSignal", "run_steps", "open_run", "make_engine", "init_distributed", "initial_digest",
            "memory_gib", "device_peak"]
