@@ -79,12 +79,18 @@ def lm_tokens(line: str, lang: str) -> List[str]:
     return words(normalize(line), lang)
 
 
-def lm_lines(text: str, lang: str) -> Iterator[str]:
-    """Each non-empty line of ``text`` as a space-joined token string (the LM's input format)."""
+def lm_characters(line: str) -> List[str]:
+    """The characters of one normalized line, spaces left out (character-level models)."""
+    return [ch for ch in normalize(line) if not ch.isspace()]
+
+
+def lm_lines(text: str, lang: str, unit: str = "words") -> Iterator[str]:
+    """Each non-empty line of ``text`` as a space-joined token string (the LM's input format): ICU
+    words, or characters with ``unit="chars"``."""
     for line in text.split("\n"):
-        tokens = lm_tokens(line, lang)
+        tokens = lm_characters(line) if unit == "chars" else lm_tokens(line, lang)
         if tokens:
             yield " ".join(tokens)
 
 
-__all__ = ["normalize", "lm_tokens", "lm_lines"]
+__all__ = ["normalize", "lm_tokens", "lm_characters", "lm_lines"]

@@ -7,7 +7,8 @@ scores largely above average are subsequently removed."
   over SentencePiece pieces. Ours come from ``pipelines/train_kenlm.py`` and carry a model card
   (``<lang>.card.json``) that names the text preparation; a model without a card is taken to be one
   of cc_net's published models, whose text is normalized cc_net's way (every accent stripped).
-  Without ``<lang>.sp.model`` the model is over ICU words. Loaded once per worker process.
+  Without ``<lang>.sp.model`` the model is over ICU words, or over characters when its card says
+  ``"unit": "chars"`` (ours for zh/ja/th). Loaded once per worker process.
 * Score, as cc_net's ``DocLM``: for every non-empty line, ``log10 P(line)`` with sentence boundaries
   and its length in tokens + 1 (the end of sentence); ``ppl = 10 ** (-sum(log10 P) / sum(length))``.
 * Cutoffs per language in ``<model_dir>/cutoffs.yaml`` or ``cutoffs_file``
@@ -23,6 +24,7 @@ scores largely above average are subsequently removed."
 
 from __future__ import annotations
 
+import json
 import math
 import os
 from dataclasses import dataclass
@@ -114,12 +116,13 @@ class LanguageModel:
     """One language's KenLM model and how its input is prepared."""
 
     def __init__(self, path: str, lang: str, sentencepiece_path: Optional[str] = None,
-                 ccnet_normalization: bool = False) -> None:
+                 ccnet_normalization: bool = False, unit: str = "words") -> None:
         import kenlm
 
         self.lang = lang
         self.model = kenlm.Model(path)
         self.ccnet_normalization = ccnet_normalization
+        self.unit = unit
         self.sentencepiece = None
         if sentencepiece_path:
             import sentencepiece
@@ -128,7 +131,7 @@ class LanguageModel:
 
     def lines(self, text: str, max_line_chars: int) -> List[str]:
         if self.sentencepiece is None:
-            return list(lm_lines("\n".join(line[:max_line_chars] for line in text.split("\n")), self.lang))
+            return list(lm_lines("\n".join(line[:max_line_chars] for line in text.split("\n")), self.lang, self.unit))
         prepared = []
         for line in text.split("\n"):
             line = " ".join(normalize(line[:max_line_chars], strip_all_accents=self.ccnet_normalization).split())
@@ -159,8 +162,13 @@ def _find_and_load(model_dir: str, lang: str) -> Optional[LanguageModel]:
     if path is None:
         return None
     sp_path = os.path.join(model_dir, f"{lang}.sp.model")
-    ccnet = not os.path.isfile(os.path.join(model_dir, f"{lang}.card.json"))
-    return LanguageModel(path, lang, sp_path if os.path.isfile(sp_path) else None, ccnet)
+    card_path = os.path.join(model_dir, f"{lang}.card.json")
+    unit = "words"
+    if os.path.isfile(card_path):
+        with open(card_path, encoding="utf-8") as handle:
+            unit = json.load(handle).get("unit", "words")
+    return LanguageModel(path, lang, sp_path if os.path.isfile(sp_path) else None, not os.path.isfile(card_path),
+                         unit)
 
 
 def bucket(ppl: float, cutoffs: Dict[str, float]) -> str:

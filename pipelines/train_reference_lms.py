@@ -6,7 +6,8 @@ Per language: the Leipzig web sentences (``mono_leipzig_lingua``) and NTREX-128 
 last ``--heldout`` share of each file (20 % by default) is kept out of training and written to
 ``<output>/heldout/<lang>.txt`` for evaluation. Nepali has no Leipzig file: it trains on NTREX-128 plus
 FLORES-200 dev and holds out the end of NTREX-128. Models use ``train_kenlm.py``'s defaults
-(SentencePiece subwords, order 6) unless ``--unit`` / ``--order`` say otherwise.
+(order 6; SentencePiece subwords, characters for Chinese, Japanese and Thai: ``--unit auto``) unless
+``--unit`` / ``--order`` say otherwise.
 """
 
 from __future__ import annotations
@@ -47,8 +48,17 @@ def split_language(data: str, lang: str, heldout: float) -> Tuple[List[str], Lis
     return training, held
 
 
+CHARACTER_LANGUAGES = ("zh", "ja", "th")  # no spaces between words: character models (train_kenlm.py)
+
+
+def unit_for(lang: str, unit: str) -> str:
+    if unit != "auto":
+        return unit
+    return "chars" if lang in CHARACTER_LANGUAGES else "sentencepiece"
+
+
 def train_all(data: str, output: str, heldout: float = 0.2, order: Optional[int] = None, memory: str = "10%",
-              unit: str = "sentencepiece") -> Dict[str, dict]:
+              unit: str = "auto") -> Dict[str, dict]:
     os.makedirs(os.path.join(output, "heldout"), exist_ok=True)
     cards: Dict[str, dict] = {}
     for lang in TARGET_LANGUAGES:
@@ -58,7 +68,7 @@ def train_all(data: str, output: str, heldout: float = 0.2, order: Optional[int]
         with tempfile.NamedTemporaryFile("w", suffix=".txt", encoding="utf-8", delete=False) as tmp:
             tmp.write("\n".join(training) + "\n")
         try:
-            cards[lang] = train(lang, [tmp.name], output, order=order, memory=memory, unit=unit)
+            cards[lang] = train(lang, [tmp.name], output, order=order, memory=memory, unit=unit_for(lang, unit))
         finally:
             os.unlink(tmp.name)
     return cards
@@ -70,7 +80,7 @@ def main(argv=None) -> int:
     parser.add_argument("--output", required=True)
     parser.add_argument("--heldout", type=float, default=0.2)
     parser.add_argument("--order", type=int)
-    parser.add_argument("--unit", choices=("sentencepiece", "words"), default="sentencepiece")
+    parser.add_argument("--unit", choices=("auto", "sentencepiece", "words", "chars"), default="auto")
     args = parser.parse_args(argv)
     started = time.perf_counter()
     cards = train_all(args.data, args.output, args.heldout, args.order, unit=args.unit)

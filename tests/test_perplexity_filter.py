@@ -6,9 +6,9 @@ documents (each clean one with its characters shuffled) and boilerplate document
 menu items of one to three words of the language, out of any sentence).
 
 Perplexity alone removes garbled text, but per-token perplexity is a weak judge of navigation pages
-made of common words (short lines of frequent tokens score as well as prose, most of all for the
-character-like subwords of Chinese, Japanese and Thai). In the pipeline the quality filter runs first
-and removes them by their line structure, so boilerplate is asserted for quality + perplexity, and
+made of common words: short lines of frequent tokens score almost as well as prose (character models
+for Chinese, Japanese and Thai separate them better than subwords did). In the pipeline the quality
+filter runs first and removes them by their line structure, so boilerplate is asserted for quality + perplexity, and
 the perplexity-only rate is printed.
 """
 

@@ -69,11 +69,14 @@ def test_model_cards_describe_the_training(reference_lms):
     import json
     import os
 
+    from pipelines.train_reference_lms import CHARACTER_LANGUAGES
+
     for lang in TARGET_LANGUAGES:
         with open(os.path.join(reference_lms, f"{lang}.card.json"), encoding="utf-8") as handle:
             card = json.load(handle)
-        assert card["unit"] == "sentencepiece" and card["order"] == 6 and card["training_tokens"] > 10_000
-        assert os.path.isfile(os.path.join(reference_lms, f"{lang}.sp.model"))
+        unit = "chars" if lang in CHARACTER_LANGUAGES else "sentencepiece"
+        assert card["unit"] == unit and card["order"] == 6 and card["training_tokens"] > 10_000
+        assert os.path.isfile(os.path.join(reference_lms, f"{lang}.sp.model")) == (unit == "sentencepiece")
         assert 0 < card["vocabulary_size"] < card["training_tokens"]
         assert card["sources"] and all(len(s["sha1"]) == 40 for s in card["sources"])
 
