@@ -23,10 +23,12 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from launch.processes import post_training_arguments, is_complete, start_training, world_size  # noqa: E402
+from launch.processes import (hold_run_dir, is_complete, post_training_arguments, start_training,  # noqa: E402
+                              under_launcher, world_size)
 from operators.config_check import ConfigError  # noqa: E402
 from training.engine_settings import zero3_config  # noqa: E402
 from training.dpo_train_config import load_dpo_train_config  # noqa: E402
+from training.run_lock import RunDirectoryBusy  # noqa: E402
 from training.stage_start import latest_checkpoint  # noqa: E402
 
 
@@ -38,7 +40,6 @@ def main(argv: Optional[List[str]] = None) -> int:
         config.check_model_source()
         world = args.gpus if args.dry_run else world_size(args.nproc_per_node)
         ds_config = zero3_config(config, config.pairs_per_step, world, key="pairs_per_step")
-        latest = latest_checkpoint(config.output_dir)
         from operators.tokenizer import load_tokenizer
         from training.chat_template import ChatML
         from training.dpo_loop import tokenize_pairs
@@ -48,7 +49,10 @@ def main(argv: Optional[List[str]] = None) -> int:
                                                             config.system_prompt), config.max_length)
         if not pairs:
             raise ConfigError(f"data: no pair of {config.data} fits in max_length {config.max_length}")
-    except ConfigError as exc:
+        if not args.dry_run:
+            hold_run_dir(config.output_dir, args.nproc_per_node)
+        latest = latest_checkpoint(config.output_dir)
+    except (ConfigError, RunDirectoryBusy) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     if args.dry_run:
@@ -58,7 +62,8 @@ def main(argv: Optional[List[str]] = None) -> int:
                           "lr_key_points": {str(k): v for k, v in schedule.key_points().items()},
                           "resume_from": latest, "deepspeed": ds_config}, indent=1))
         return 0
-    if is_complete(config.output_dir, latest, config.steps(len(pairs))):
+    # Decided once, before any worker starts, so every rank agrees.
+    if not under_launcher() and is_complete(config.output_dir, latest, config.steps(len(pairs))):
         print(f"DPO is complete: the weights are in {config.output_dir}/final")
         return 0
     from training.dpo_loop import train_dpo

@@ -36,7 +36,9 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from launch.processes import add_process_arguments, is_complete, start_training, world_size  # noqa: E402
+from launch.processes import (add_process_arguments, hold_run_dir, is_complete, start_training,  # noqa: E402
+                              under_launcher, world_size)
+from training.run_lock import RunDirectoryBusy  # noqa: E402
 from operators.config_check import ConfigError  # noqa: E402
 from training.launch_plan import deepspeed_config, megatron_argv, plan_stage  # noqa: E402
 from training.pretrain_config import load_pretrain_config  # noqa: E402
@@ -66,12 +68,16 @@ def main(argv: Optional[List[str]] = None) -> int:
         world = world_size(args.nproc_per_node) if training else args.nodes * args.gpus_per_node
         ds_config = deepspeed_config(config, world)
         start = stage_start(config, args.stage)
-    except ConfigError as exc:
+        stage_dir = config.stage_dir(args.stage)
+        if training:  # checked, so now lock the stage's folder and read where to start again, under the lock
+            hold_run_dir(stage_dir, args.nproc_per_node)
+            start = stage_start(config, args.stage)
+    except (ConfigError, RunDirectoryBusy) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     if training:
-        stage_dir = config.stage_dir(args.stage)
-        if is_complete(stage_dir, latest_checkpoint(stage_dir), plan.steps):
+        # Decided once, before any worker starts, so every rank agrees.
+        if not under_launcher() and is_complete(stage_dir, latest_checkpoint(stage_dir), plan.steps):
             print(f"stage {args.stage} is complete: its weights are in {stage_dir}/final")
             return 0
         from training.pretrain_loop import train_stage

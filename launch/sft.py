@@ -25,10 +25,12 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from launch.processes import post_training_arguments, is_complete, start_training, under_launcher, world_size  # noqa: E402
+from launch.processes import (hold_run_dir, is_complete, post_training_arguments, start_training,  # noqa: E402
+                              under_launcher, world_size)
 from operators.config_check import ConfigError  # noqa: E402
 from training.engine_settings import zero3_config  # noqa: E402
 from training.sft_train_config import load_sft_train_config  # noqa: E402
+from training.run_lock import RunDirectoryBusy  # noqa: E402
 from training.stage_start import latest_checkpoint  # noqa: E402
 
 
@@ -40,6 +42,8 @@ def main(argv: Optional[List[str]] = None) -> int:
         config.check_model_source()
         world = args.gpus if args.dry_run else world_size(args.nproc_per_node)
         ds_config = zero3_config(config, config.rows_per_step, world, key="rows_per_step")
+        if not args.dry_run:
+            hold_run_dir(config.output_dir, args.nproc_per_node)
         latest = latest_checkpoint(config.output_dir)
         if not under_launcher():  # pack once, here, before any worker starts
             from training.sft_dataset import PackedSftDataset
@@ -48,7 +52,7 @@ def main(argv: Optional[List[str]] = None) -> int:
             dataset = PackedSftDataset(packed_folder(config), 0, config.seed)
             if len(dataset) == 0:
                 raise ConfigError(f"data: no conversation of {config.data} fits in seq_length {config.seq_length}")
-    except ConfigError as exc:
+    except (ConfigError, RunDirectoryBusy) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     if args.dry_run:

@@ -23,6 +23,7 @@ from pipelines.curate_cc import ROOT, curate
 from pipelines.curate_config import load_config
 from tests.curated_output import assert_invariant, documents_by_language, read_stats
 from tests.local_ray_cluster import LocalRayCluster, _pids_using
+from tests.process_tree import children
 from tests.shared_data import shared_path
 
 pytestmark = pytest.mark.slow
@@ -55,17 +56,6 @@ def assert_same_output(out: Path, reference: Path) -> None:
     assert_invariant(stats)
 
 
-def _children(pid: int):
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            if int(fields[1]) == pid:
-                yield int(entry.name)
-
-
 def _cmdline(pid: int) -> str:
     try:
         return (Path("/proc") / str(pid) / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="ignore")
@@ -81,7 +71,7 @@ def test_worker_killed_mid_task_leaves_the_clean_output(ray_local, clean_run, tm
     def kill_a_busy_worker():
         seen = {}
         while not stop.is_set() and not killed:
-            for pid in _children(raylet):
+            for pid in children(raylet):
                 if _cmdline(pid).startswith("ray::MapBatches(WarcReader)"):
                     seen.setdefault(pid, time.time())
                     if time.time() - seen[pid] > 1.0:  # busy for a second: mid-task, reports sent

@@ -20,6 +20,7 @@ import torch
 
 from pipelines.curate_cc import ROOT
 from tests.pretrain_fixtures import blend_overrides, build_blends
+from tests.process_tree import descendants, kill_tree, wait_gone
 from training.step_log import read_steps
 
 STAGE1_STEPS, STAGE2_STEPS = 8, 4
@@ -31,12 +32,12 @@ def blends(tmp_path_factory):
     return build_blends(tmp_path_factory.mktemp("pretrain-data"), lines_per_language=600, total_tokens=200_000)
 
 
-def command(blends, output, stage):
+def command(blends, output, stage, *overrides):
     return [sys.executable, str(ROOT / "launch" / "pretrain.py"), "--stage", str(stage), "--nproc-per-node", "2",
             "--config", str(ROOT / "configs" / "pretrain" / "tiny-qwen2.yaml"), f"output_dir={output}",
             f"model={ROOT / 'configs' / 'pretrain' / 'tiny-qwen2'}",
             f"stages.1.tokens={STAGE1_STEPS * TOKENS_PER_STEP}", f"stages.2.tokens={STAGE2_STEPS * TOKENS_PER_STEP}",
-            "stages.1.max_lr=0.01", "stages.2.max_lr=0.005", *blend_overrides(blends)]
+            "stages.1.max_lr=0.01", "stages.2.max_lr=0.005", *blend_overrides(blends), *overrides]
 
 
 def environment():
@@ -61,18 +62,18 @@ def events(output, stage, name):
 
 @pytest.fixture
 def started():
-    """Processes started by the test; any still running at the end is killed with its group."""
+    """Processes started by the test; any still running at the end is killed with every process below it."""
     processes = []
     yield processes
     for process in processes:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+        orphans = kill_tree(process.pid)
+        process.wait()
+        wait_gone(orphans, 30)
 
 
-def start_and_wait_for_step(blends, output, stage, step, started):
+def start_and_wait_for_step(blends, output, stage, step, started, *overrides):
     """Starts a stage in its own process group; returns it once ``step`` is logged."""
-    process = subprocess.Popen(command(blends, output, stage), env=environment(), stdout=subprocess.DEVNULL,
+    process = subprocess.Popen(command(blends, output, stage, *overrides), env=environment(), stdout=subprocess.DEVNULL,
                                stderr=subprocess.DEVNULL, start_new_session=True)
     started.append(process)
     deadline = time.time() + 300
@@ -152,10 +153,12 @@ def test_stopped_and_killed_runs_resume_with_the_same_losses(uninterrupted, blen
     (stopped,) = events(output, 1, "stopped")
     latest = json.load(open(os.path.join(output, "stage-1", "checkpoints", "latest.json")))
     assert latest["step"] == stopped["step"] >= 3
-    # Resumed, then SIGKILL after step 6: the next run resumes from the step-6 or step-4 checkpoint.
+    # Resumed, then the machine dies after step 6 (torchrun and its workers SIGKILLed at once): the next run
+    # resumes from the step-6 or step-4 checkpoint.
     process = start_and_wait_for_step(blends, output, 1, 6, started)
-    os.killpg(process.pid, signal.SIGKILL)
+    killed = kill_tree(process.pid)
     process.wait(timeout=60)
+    assert wait_gone(killed, 30) == []
     run(blends, output, 1)
     resumes = events(output, 1, "resume")
     assert [r["step"] for r in resumes][0] == latest["step"] and len(resumes) == 2
@@ -169,3 +172,24 @@ def test_stopped_and_killed_runs_resume_with_the_same_losses(uninterrupted, blen
     export = json.load(open(os.path.join(output, "stage-1", "final", "export.json")))
     assert export["weights_sha256"] == json.load(open(os.path.join(uninterrupted, "stage-1", "final",
                                                                    "export.json")))["weights_sha256"]
+
+
+def test_one_run_per_directory_and_workers_stop_with_their_launcher(blends, tmp_path, started):
+    output, longer = str(tmp_path / "contended"), f"stages.1.tokens={64 * TOKENS_PER_STEP}"
+    first = start_and_wait_for_step(blends, output, 1, 2, started, longer)
+    workers = descendants(first.pid)
+    # A second run on the same directory is refused with one message; the first goes on.
+    second = subprocess.run(command(blends, output, 1, longer), env=environment(), capture_output=True, text=True,
+                            timeout=300)
+    assert second.returncode != 0
+    assert f"{os.path.join(output, 'stage-1')} is in use by another training run (pid " in second.stderr, \
+        second.stderr[-3000:]
+    assert first.poll() is None
+    # torchrun alone SIGKILLed: its workers (own sessions, so not in its process group) get SIGTERM, save a
+    # checkpoint at the end of the step and exit instead of training on as orphans.
+    os.kill(first.pid, signal.SIGKILL)
+    first.wait(timeout=60)
+    assert wait_gone(workers, 180) == [], "workers outlived their launcher"
+    (stopped,) = events(output, 1, "stopped")
+    latest = json.load(open(os.path.join(output, "stage-1", "checkpoints", "latest.json")))
+    assert latest["step"] == stopped["step"] >= 2

@@ -34,7 +34,8 @@ from training.sft_loop import tokenizer_spec
 from training.sft_packing import TokenizedExample
 from training.stage_start import latest_checkpoint
 from training.step_log import StepLogger
-from training.step_loop import TermSignal, TrainingRun, device_peak, init_distributed, open_run, run_steps
+from training.step_loop import (TermSignal, TrainingRun, device_peak, from_rank_zero, init_distributed, open_run,
+                                run_steps)
 from training.throughput import model_flops_per_token
 
 REFERENCE_FILE = "reference_logps.npy"
@@ -119,7 +120,7 @@ def train_dpo(config: DpoTrainConfig) -> str:
     steps, schedule = config.steps(len(pairs)), config.schedule(len(pairs))
     log = StepLogger(run_dir, rank == 0, config.tensorboard)
     ds_config = zero3_config(config, config.pairs_per_step, world, key="pairs_per_step")
-    latest = latest_checkpoint(run_dir)
+    latest = from_rank_zero(latest_checkpoint(run_dir))
     if latest is not None and not os.path.isfile(os.path.join(run_dir, REFERENCE_FILE)):
         raise RuntimeError(f"{run_dir}: a checkpoint without {REFERENCE_FILE}; the reference cannot be rebuilt "
                            "from trained weights")

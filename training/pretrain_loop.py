@@ -30,7 +30,7 @@ from training.model_builder import parameter_count
 from training.pretrain_config import PretrainConfig
 from training.stage_start import StageStart
 from training.step_log import StepLogger
-from training.step_loop import (TermSignal, TrainingRun, device_peak, initial_digest, init_distributed,
+from training.step_loop import (TermSignal, TrainingRun, device_peak, from_rank_zero, initial_digest, init_distributed,
                                 make_engine, run_steps)
 from training.throughput import model_flops_per_token
 
@@ -69,6 +69,7 @@ def train_stage(config: PretrainConfig, plan: StagePlan, start: StageStart) -> s
     term = TermSignal()
     init_distributed()
     rank, world = dist.get_rank(), dist.get_world_size()
+    start = from_rank_zero(start)
     stage_dir = config.stage_dir(plan.stage)
     log = StepLogger(stage_dir, rank == 0, config.tensorboard)
     ds_config = deepspeed_config(config, world)

@@ -26,7 +26,8 @@ from training.sft_packing import block_diagonal_mask, collate
 from training.sft_train_config import SftTrainConfig
 from training.stage_start import latest_checkpoint
 from training.step_log import StepLogger
-from training.step_loop import TermSignal, TrainingRun, device_peak, init_distributed, open_run, run_steps
+from training.step_loop import (TermSignal, TrainingRun, device_peak, from_rank_zero, init_distributed, open_run,
+                                run_steps)
 from training.throughput import model_flops_per_token
 
 
@@ -71,7 +72,8 @@ def train_sft(config: SftTrainConfig) -> str:
     steps, schedule = config.steps(len(dataset)), config.schedule(len(dataset))
     log = StepLogger(run_dir, rank == 0, config.tensorboard)
     ds_config = zero3_config(config, config.rows_per_step, world, key="rows_per_step")
-    engine, model, keep_alive, step = open_run(config, run_dir, ds_config, latest_checkpoint(run_dir), log,
+    latest = from_rank_zero(latest_checkpoint(run_dir))
+    engine, model, keep_alive, step = open_run(config, run_dir, ds_config, latest, log,
                                                steps=steps, rows=len(dataset), examples=dataset.meta["examples"],
                                                too_long=dataset.meta["too_long"],
                                                bad_format=dataset.meta["bad_format"])

@@ -74,6 +74,14 @@ def init_distributed() -> None:
         torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", 0)))
 
 
+def from_rank_zero(value):
+    """Rank 0's ``value`` on every rank. Where to start is read from the run directory by rank 0, which
+    holds the directory's lock (training/run_lock.py), so all ranks resume from the same checkpoint."""
+    box = [value]
+    dist.broadcast_object_list(box, src=0)
+    return box[0]
+
+
 def memory_gib() -> float:
     if torch.cuda.is_available():
         return torch.cuda.max_memory_allocated() / 2**30
@@ -167,5 +175,6 @@ def run_steps(engine, model, run: TrainingRun, first_step: int, log: StepLogger,
     return "finished"
 
 
-__all__ = ["TrainingRun", "TermSignal", "run_steps", "open_run", "make_engine", "init_distributed", "initial_digest",
+__all__ = ["TrainingRun", "TermSignal", "run_steps", "open_run", "make_engine", "init_distributed", "from_rank_zero",
+           "initial_digest",
            "memory_gib", "device_peak"]
