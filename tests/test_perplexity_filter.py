@@ -9,7 +9,8 @@ Perplexity alone removes garbled text, but per-token perplexity is a weak judge 
 made of common words: short lines of frequent tokens score almost as well as prose (character models
 for Chinese, Japanese and Thai separate them better than subwords did). In the pipeline the quality
 filter runs first and removes them by their line structure, so boilerplate is asserted for quality + perplexity, and
-the perplexity-only rate is printed.
+the perplexity-only rate is printed. The same holds for real boilerplate: the link texts (menus, footers, tag
+clouds) of the Common Crawl pages in shared/data/cc_html_sample_hplt, in the 12 languages that sample has.
 """
 
 import os
@@ -27,6 +28,7 @@ from operators.runner import OperatorRunner
 from operators.stats import PipelineStats
 from pipelines.derive_ppl_cutoffs import main as derive_main
 from pipelines.reference_documents import document_table
+from tests.link_text_pages import link_text_documents
 from tests.perplexity_fixtures import heldout_sentences
 from operators.words import words
 from tests.quality_corruptions import shuffle_characters
@@ -119,6 +121,26 @@ def test_filter_removes_bad_documents_and_keeps_clean_ones(reference_lms, split_
         assert set(clean_out.column("ppl_bucket").to_pylist()) <= {"head", "middle", "tail"}
         assert dict(clean_stats.dropped).keys() <= {"ppl:above_max"}
     assert not failures, "\n".join(failures)
+
+
+def test_real_link_text_is_removed(reference_lms, split_documents):
+    """Per language with at least 5 documents of link text, and over all of them: quality + perplexity
+    removes >= 90 %; perplexity alone is printed."""
+    cutoffs = split_documents[1]
+    pages = link_text_documents()
+    assert sum(map(len, pages.values())) >= 200, "expected the 100 pages' link texts"
+    print(f"\n{'lang':<5}{'docs':>6}{'ppl only':>10}{'quality+ppl':>13}")
+    total = removed_total = 0
+    failures = []
+    for lang in sorted(pages):
+        docs = pages[lang]
+        ppl_removed = 1 - run(reference_lms, docs, lang, cutoffs_file=cutoffs)[0].num_rows / len(docs)
+        kept = run_with_quality(reference_lms, docs, lang, cutoffs).num_rows
+        print(f"{lang:<5}{len(docs):>6}{ppl_removed:>10.3f}{1 - kept / len(docs):>13.3f}")
+        total, removed_total = total + len(docs), removed_total + len(docs) - kept
+        if len(docs) >= 5 and 1 - kept / len(docs) < MIN_BAD_REMOVED:
+            failures.append(f"{lang}: quality + perplexity removed only {1 - kept / len(docs):.3f} of link text")
+    assert removed_total / total >= MIN_BAD_REMOVED and not failures, "\n".join(failures)
 
 
 def test_language_without_a_model_is_kept_and_counted_or_dropped(reference_lms, split_documents):
