@@ -32,3 +32,18 @@ def test_masked_positions_do_not_count():
     labels[0, :5] = -100
     expected = F.cross_entropy(logits[0, 5:], labels[0, 5:])
     assert torch.allclose(next_token_loss(logits, labels, chunk=4), expected, rtol=1e-6)
+
+
+def test_micro_batch_shares_add_up_to_the_mean_over_both():
+    """Two micro-batches, each divided by (tokens of both) / 2 and averaged: the mean over all tokens,
+    not the mean of the two micro-batch means."""
+    generator = torch.Generator().manual_seed(2)
+    logits = torch.randn(2, 12, 50, generator=generator)
+    labels = torch.randint(0, 50, (2, 12), generator=generator)
+    labels[0, :9] = -100  # 3 tokens in the first micro-batch, 12 in the second
+    expected = F.cross_entropy(logits.reshape(-1, 50), labels.reshape(-1))
+    denominator = 15 / 2
+    shares = [next_token_loss(logits[i:i + 1], labels[i:i + 1], chunk=5, denominator=denominator) for i in (0, 1)]
+    assert torch.allclose(sum(shares) / 2, expected, rtol=1e-6)
+    assert not torch.allclose(sum(next_token_loss(logits[i:i + 1], labels[i:i + 1]) for i in (0, 1)) / 2, expected,
+                              rtol=1e-3)

@@ -77,8 +77,8 @@ def test_preference_records_and_reasons(preference_data):
     assert to_pair({"question": "?"}) == (None, "format:unknown")
 
 
-def launch(script, config, output, data, *extra):
-    command = [sys.executable, str(ROOT / "launch" / script), "--nproc-per-node", "2", "--config", config,
+def launch(script, config, output, data, *extra, processes=2):
+    command = [sys.executable, str(ROOT / "launch" / script), "--nproc-per-node", str(processes), "--config", config,
                f"output_dir={output}", f"model={TINY}", f"data={data}", *extra]
     done = subprocess.run(command, env={**os.environ, "OMP_NUM_THREADS": "1"}, capture_output=True, text=True,
                           timeout=600)
@@ -126,6 +126,21 @@ def test_sft_then_dpo_end_to_end(sft_data, preference_data, tmp_path):
     reference = np.load(dpo_out / "reference_logps.npy")
     assert reference.shape == (8, 2) and np.all(reference < 0)
     assert (dpo_out / "final" / "model.safetensors").is_file()
+
+
+def test_sft_loss_is_the_token_mean_of_the_whole_step(sft_data, tmp_path):
+    """Two processes with two micro-batches of one row each take the same steps as one process with one
+    micro-batch of four rows: the step's loss is its token mean, not a mean of per-row means, and the
+    gradients agree too (the second and third steps start from the weights the earlier steps made)."""
+    config = str(ROOT / "configs" / "post_training" / "sft-tiny-qwen2.yaml")
+    split, whole = tmp_path / "split", tmp_path / "whole"
+    launch("sft.py", config, split, sft_data, "epochs=1.0", "micro_batch_size=1", processes=2)
+    launch("sft.py", config, whole, sft_data, "epochs=1.0", "micro_batch_size=4", processes=1)
+    split_steps = read_steps(str(split / "logs" / "train.jsonl"))
+    whole_steps = read_steps(str(whole / "logs" / "train.jsonl"))
+    assert sorted(split_steps) == sorted(whole_steps) and len(whole_steps) >= 3
+    for step in sorted(whole_steps):
+        assert split_steps[step]["loss"] == pytest.approx(whole_steps[step]["loss"], rel=1e-4), step
 
 
 def test_missing_data_is_one_error(tmp_path, capsys):

@@ -10,6 +10,8 @@ positions whose label is not -100 (SFT masks prompts and padding that way; pretr
 
 from __future__ import annotations
 
+from typing import Optional
+
 import torch
 import torch.nn.functional as F
 from torch.utils.checkpoint import checkpoint
@@ -25,11 +27,13 @@ def _chunk_loss_sum(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
                            ignore_index=IGNORE_INDEX)
 
 
-def next_token_loss(logits: torch.Tensor, labels: torch.Tensor, chunk: int = DEFAULT_CHUNK) -> torch.Tensor:
+def next_token_loss(logits: torch.Tensor, labels: torch.Tensor, chunk: int = DEFAULT_CHUNK,
+                    denominator: Optional[float] = None) -> torch.Tensor:
     """Mean cross-entropy of ``logits`` [batch, positions, vocab] against ``labels`` [batch, positions]
-    over the labelled positions (0 when there are none)."""
+    over the labelled positions (0 when there are none); or their sum divided by ``denominator`` when
+    given (a micro-batch's share of a mean over a whole optimizer step)."""
     positions = logits.shape[1]
-    count = (labels != IGNORE_INDEX).sum().clamp(min=1)
+    count = (labels != IGNORE_INDEX).sum().clamp(min=1) if denominator is None else denominator
     if positions <= chunk:
         return _chunk_loss_sum(logits, labels) / count
     total = logits.new_zeros((), dtype=torch.float32)

@@ -103,12 +103,27 @@ class PackedSftDataset:
         lo, hi = int(self.row_offsets[index]), int(self.row_offsets[index + 1])
         return pack_row([self.example(int(i)) for i in self.row_examples[lo:hi]], self.capacity, self.pad_id)
 
-    def row_at(self, position: int) -> dict:
-        """The row at ``position`` of the run: epochs of shuffled rows, one after another."""
+    def trained_tokens(self, position: int) -> int:
+        """Positions with a loss in the row at ``position``: its assistant tokens, less the row's first
+        token, which nothing predicts."""
+        index = self._order(position)
+        lo, hi = int(self.row_offsets[index]), int(self.row_offsets[index + 1])
+        first, total = True, 0
+        for example in self.row_examples[lo:hi]:
+            start, end = int(self.offsets[example]), int(self.offsets[example + 1])
+            total += int(self.trained[start + (1 if first else 0):end].sum())
+            first = False
+        return total
+
+    def _order(self, position: int) -> int:
         epoch, within = divmod(position, len(self))
         if epoch not in self._orders:
             self._orders = {epoch: np.random.RandomState([self.seed, epoch]).permutation(len(self))}
-        return self.row(int(self._orders[epoch][within]))
+        return int(self._orders[epoch][within])
+
+    def row_at(self, position: int) -> dict:
+        """The row at ``position`` of the run: epochs of shuffled rows, one after another."""
+        return self.row(self._order(position))
 
 
 __all__ = ["build_packed", "PackedSftDataset", "cache_key"]

@@ -52,9 +52,21 @@ def packed_folder(config: SftTrainConfig) -> str:
 
 
 def sft_loss(engine, batch: dict, flash: bool, dtype: torch.dtype):
+    """The micro-batch's token losses summed and divided by ``batch["denominator"]``, its share of the
+    step's token mean (see ``step_denominator``); the mean over the micro-batch without it."""
     mask = None if flash else block_diagonal_mask(batch["segment_ids"], dtype)
     logits = engine(input_ids=batch["input_ids"], position_ids=batch["position_ids"], attention_mask=mask).logits
-    return next_token_loss(logits[:, :-1], batch["labels"][:, 1:]), {}
+    return next_token_loss(logits[:, :-1], batch["labels"][:, 1:], denominator=batch.get("denominator")), {}
+
+
+def step_denominator(dataset: PackedSftDataset, first_row: int, rows: int, micro_batches_per_step: int) -> float:
+    """The loss of a step is the mean over all its trained tokens, however its rows are split into
+    micro-batches and processes (the gradient-accumulation fix of transformers 4.46; Megatron's
+    ``--calculate-per-token-loss``). DeepSpeed divides each micro-batch loss by the accumulation steps
+    and averages gradients over the processes, so a micro-batch's token-loss sum is divided by the
+    step's trained tokens over the number of micro-batches in the whole step."""
+    tokens = sum(dataset.trained_tokens(p) for p in range(first_row, first_row + rows))
+    return max(tokens, 1) / micro_batches_per_step
 
 
 def train_sft(config: SftTrainConfig) -> str:
@@ -83,10 +95,11 @@ def train_sft(config: SftTrainConfig) -> str:
     dtype = torch.bfloat16 if config.precision == "bf16" else torch.float32
 
     def micro_batches(step: int):
+        denominator = step_denominator(dataset, step * rows_per_step, rows_per_step, accumulation * world)
         for a in range(accumulation):
             first = step * rows_per_step + (a * world + rank) * micro
             batch = collate([dataset.row_at(p) for p in range(first, first + micro)])
-            yield {k: v.to(engine.device) for k, v in batch.items()}
+            yield {**{k: v.to(engine.device) for k, v in batch.items()}, "denominator": denominator}
 
     run = TrainingRun(
         run_dir=run_dir, steps=steps, schedule=schedule, save_every_steps=config.save_every_steps,
@@ -104,4 +117,4 @@ def train_sft(config: SftTrainConfig) -> str:
     return status
 
 
-__all__ = ["train_sft", "packed_folder", "sft_loss"]
+__all__ = ["train_sft", "packed_folder", "sft_loss", "step_denominator"]
