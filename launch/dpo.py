@@ -40,13 +40,9 @@ def main(argv: Optional[List[str]] = None) -> int:
         config.check_model_source()
         world = args.gpus if args.dry_run else world_size(args.nproc_per_node)
         ds_config = zero3_config(config, config.pairs_per_step, world, key="pairs_per_step")
-        from operators.tokenizer import load_tokenizer
-        from training.chat_template import ChatML
-        from training.dpo_loop import tokenize_pairs
-        from training.sft_loop import tokenizer_spec
+        from training.dpo_loop import dpo_pairs
 
-        pairs, skipped = tokenize_pairs(config.data, ChatML(load_tokenizer(tokenizer_spec(config)),
-                                                            config.system_prompt), config.max_length)
+        _, pairs, skipped = dpo_pairs(config)
         if not pairs:
             raise ConfigError(f"data: no pair of {config.data} fits in max_length {config.max_length}")
         if not args.dry_run:

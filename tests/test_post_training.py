@@ -128,6 +128,22 @@ def test_sft_then_dpo_end_to_end(sft_data, preference_data, tmp_path):
     assert (dpo_out / "final" / "model.safetensors").is_file()
 
 
+def test_tokenized_pairs_cache_round_trips(preference_data, tmp_path):
+    from operators.tokenizer import load_tokenizer, tokenizer_source
+    from training.chat_template import ChatML
+    from training.dpo_pairs import cached_pairs, tokenize_pairs
+
+    path, _ = preference_data
+    chatml = ChatML(load_tokenizer(None), "You are a helpful assistant.")
+    pairs, skipped = tokenize_pairs(str(path), chatml, 90)
+    assert skipped["too_long"] > 0 and pairs  # a max_length that leaves some out
+    built = cached_pairs(str(path), chatml, tokenizer_source(None), 90, "You are a helpful assistant.", str(tmp_path))
+    (folder,) = (tmp_path / "tokenized").iterdir()
+    read = cached_pairs(str(path), chatml, tokenizer_source(None), 90, "You are a helpful assistant.", str(tmp_path))
+    assert built == read == (pairs, skipped)
+    assert [p.name for p in (tmp_path / "tokenized").iterdir()] == [folder.name]
+
+
 def test_sft_loss_is_the_token_mean_of_the_whole_step(sft_data, tmp_path):
     """Two processes with two micro-batches of one row each take the same steps as one process with one
     micro-batch of four rows: the step's loss is its token mean, not a mean of per-row means, and the

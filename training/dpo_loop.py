@@ -1,8 +1,8 @@
 """DPO on DeepSpeed ZeRO-3 (paper §4.2): every rank runs this.
 
-* **Pairs**: ``build_preferences.py``'s ``preferences.jsonl``, each side tokenized with the ChatML
-  template and labelled on its response only (``ChatML.tokenize_response``); pairs longer than
-  ``max_length`` are left out and counted in the start record.
+* **Pairs**: ``build_preferences.py``'s ``preferences.jsonl``, tokenized once and cached
+  (``training/dpo_pairs.py``); pairs longer than ``max_length`` are left out and counted in the start
+  record.
 * **Reference log-probs, precomputed and cached**: the reference is the starting policy, so before the
   first step the engine itself scores every pair (no gradients; ranks take interleaved shares in equal
   numbers of batches and gather them), and rank 0 saves ``reference_logps.npy``. No second model is held
@@ -15,7 +15,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 from typing import Dict, List, Tuple
 
@@ -24,8 +23,9 @@ import torch
 import torch.distributed as dist
 
 from operators.tokenizer import load_tokenizer
-from training.chat_template import ChatML, ChatMLFormatError
+from training.chat_template import ChatML
 from training.dpo_loss import dpo_loss, sequence_logps
+from training.dpo_pairs import Pair, cached_pairs
 from training.dpo_train_config import DpoTrainConfig
 from training.engine_settings import zero3_config
 from training.lm_loss import IGNORE_INDEX
@@ -41,25 +41,15 @@ from training.throughput import model_flops_per_token
 REFERENCE_FILE = "reference_logps.npy"
 
 
-def tokenize_pairs(path: str, chatml: ChatML, max_length: int) -> Tuple[List[Tuple[TokenizedExample, TokenizedExample]],
-                                                                         Dict[str, int]]:
-    pairs, skipped = [], {"too_long": 0, "bad_format": 0}
-    with open(path, encoding="utf-8") as handle:
-        for line in handle:
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-                chosen = chatml.tokenize_response(record["prompt"], record["chosen"])
-                rejected = chatml.tokenize_response(record["prompt"], record["rejected"])
-            except (ChatMLFormatError, KeyError, TypeError, json.JSONDecodeError):
-                skipped["bad_format"] += 1
-                continue
-            if max(len(chosen), len(rejected)) > max_length:
-                skipped["too_long"] += 1
-                continue
-            pairs.append((chosen, rejected))
-    return pairs, skipped
+def dpo_pairs(config: DpoTrainConfig) -> Tuple[ChatML, List[Pair], Dict[str, int]]:
+    """(template, pairs, skipped counts) of the config's data, through the tokenized-pairs cache."""
+    from operators.tokenizer import tokenizer_source
+
+    spec = tokenizer_spec(config)
+    chatml = ChatML(load_tokenizer(spec), config.system_prompt)
+    pairs, skipped = cached_pairs(config.data, chatml, tokenizer_source(spec), config.max_length,
+                                  config.system_prompt, config.output_dir)
+    return chatml, pairs, skipped
 
 
 def pad_rows(examples: List[TokenizedExample], pad_id: int, device) -> Dict[str, torch.Tensor]:
@@ -81,7 +71,11 @@ def reference_logps(engine, pairs, pad_id: int, micro: int, run_dir: str) -> np.
     """[pairs, 2] log-probs of (chosen, rejected) under the starting policy, cached in ``run_dir``."""
     path = os.path.join(run_dir, REFERENCE_FILE)
     if os.path.isfile(path):
-        return np.load(path)
+        cached = np.load(path)
+        if cached.shape != (len(pairs), 2):
+            raise RuntimeError(f"{path} holds {cached.shape[0]} pairs, the data {len(pairs)}: the data changed "
+                               "since this run started; use a new output_dir")
+        return cached
     rank, world = dist.get_rank(), dist.get_world_size()
     mine = list(range(rank, len(pairs), world))
     batches = -(-len(pairs) // (world * micro))  # the same number of forwards on every rank (ZeRO-3)
@@ -115,8 +109,11 @@ def train_dpo(config: DpoTrainConfig) -> str:
     init_distributed()
     rank, world = dist.get_rank(), dist.get_world_size()
     run_dir = config.output_dir
-    chatml = ChatML(load_tokenizer(tokenizer_spec(config)), config.system_prompt)
-    pairs, skipped = tokenize_pairs(config.data, chatml, config.max_length)
+    if rank == 0:  # rank 0 tokenizes when the launcher has not, the others read its cache
+        chatml, pairs, skipped = dpo_pairs(config)
+    dist.barrier()
+    if rank != 0:
+        chatml, pairs, skipped = dpo_pairs(config)
     steps, schedule = config.steps(len(pairs)), config.schedule(len(pairs))
     log = StepLogger(run_dir, rank == 0, config.tensorboard)
     ds_config = zero3_config(config, config.pairs_per_step, world, key="pairs_per_step")
@@ -168,4 +165,4 @@ def train_dpo(config: DpoTrainConfig) -> str:
     return status
 
 
-__all__ = ["train_dpo", "tokenize_pairs", "reference_logps", "REFERENCE_FILE"]
+__all__ = ["train_dpo", "dpo_pairs", "reference_logps", "REFERENCE_FILE"]
