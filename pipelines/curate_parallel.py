@@ -45,6 +45,7 @@ from operators.laser import LaserScorer  # noqa: E402
 from operators.pair_filters import PairFilter, squeezed  # noqa: E402
 from operators.runner import OperatorRunner, SourceRunner  # noqa: E402
 from operators.stats import PipelineStats  # noqa: E402
+from pipelines.ray_stats import publish_stats  # noqa: E402
 from operators.translation_templates import choose_template, render  # noqa: E402
 from pipelines.cli import add_ray_arguments, run_pipeline  # noqa: E402
 from pipelines.parallel_config import ParallelConfig, load_config  # noqa: E402
@@ -189,10 +190,14 @@ def curate_parallel(config: ParallelConfig, inputs: List[str], output: str, in_p
     stats = PipelineStats(["bitext_reader", "pair_filter"] + (["laser"] if config.laser.enabled else []) + ["pair_dedup"])
     for result in results:
         stats.merge(PipelineStats.from_dict(result["stats"]))
+    if not in_process:
+        publish_stats("curate_parallel", stats, [op.name for op in stats.operators if op.name != "pair_dedup"], work)
     present = [f if r["rows"] else None for f, r in zip(filtered, results)]
     reasons = dedup_keys(present)
     flat = [r for rs in reasons for r in rs]
     stats.add("pair_dedup", len(flat), sum(r is None for r in flat), {k: flat.count(k) for k in DEDUP_REASONS})
+    if not in_process:
+        publish_stats("curate_parallel", stats, ["pair_dedup"], work)
     items = [{"filtered": f, "reasons": rs, "config": config_data, "laser": laser,
               "output": os.path.join(output, pair, f"part-{i:05d}.parquet")}
              for i, (f, rs) in enumerate(zip(present, reasons)) if f is not None]

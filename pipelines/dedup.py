@@ -31,6 +31,7 @@ if str(ROOT) not in sys.path:
 from operators.config_check import ConfigError, build, read_yaml_mapping  # noqa: E402
 from operators.minhash import MinHashConfig  # noqa: E402
 from operators.stats import PipelineStats  # noqa: E402
+from pipelines.ray_stats import publish_stats  # noqa: E402
 from pipelines import minhash_dedup, substring_dedup  # noqa: E402
 from pipelines.dedup_files import list_inputs  # noqa: E402
 from pipelines.minhash_dedup import MinHashRun, default_partitions, run_minhash  # noqa: E402
@@ -133,12 +134,16 @@ def dedup(config: DedupConfig, input_dir: str, output: str, stage: str = "all", 
         log.info("MinHash over %d files, %d partitions, %d x %d bands", len(inputs), partitions,
                  config.minhash.bands, config.minhash.rows)
         add_minhash_stats(stats, run_minhash(run, use_ray=not in_process))
+        if not in_process:
+            publish_stats("dedup", stats, ["minhash"], work)
         next_input = minhash_output
     if stage in ("substring", "all"):
         run = SubstringRun(list_inputs(next_input), next_input, final_output, os.path.join(work, "substring"),
                            config.substring)
         log.info("exact substrings of >= %d tokens over %d files", config.substring.min_tokens, len(run.inputs))
         add_substring_stats(stats, run_substring(run, use_ray=not in_process))
+        if not in_process:
+            publish_stats("dedup", stats, ["substring"], work)
     last = stats.operators[-1]
     stats.add_kept({lang: counts.docs_out for lang, counts in last.by_language.items()})
     stats.check()

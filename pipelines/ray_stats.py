@@ -9,6 +9,9 @@
   aggregate with ``sum by (operator, reason)``). ``lang`` is the document's language from language ID
   on, and empty before it.
 
+* :func:`publish_stats` is the driver's way for pipelines whose tasks return their counts (global
+  dedup, parallel data): the same counters, one stage's totals at a time.
+
 **Counted once, retries included.** Ray retries a task whose worker died, and the retry reports the
 batches the failed attempt had already reported. Every report carries its batch's key
 (:func:`operators.runner.batch_key`: the operator and the batch's document ids, or the file and the
@@ -20,8 +23,9 @@ and the metric totals both equal the counts of a run without failures.
 
 from __future__ import annotations
 
+import os
 from collections import defaultdict
-from typing import Dict, Optional, Set
+from typing import Dict, Optional, Sequence, Set
 
 from operators.stats import PipelineStats
 
@@ -34,6 +38,49 @@ def _counter(name: str, description: str, tags: tuple):
 
         _COUNTERS[name] = Counter(name, description=description, tag_keys=tags)
     return _COUNTERS[name]
+
+
+def export_counts(pipeline: str, name: str, docs_in: int, docs_out: int, dropped: dict, by_language: dict) -> None:
+    """Adds one report's counts to the metrics counters, split by language (``""`` for the rest)."""
+    parts = {}
+    rest_in, rest_out, rest_dropped = docs_in, docs_out, dict(dropped)
+    for lang, (lang_in, lang_out, lang_dropped) in by_language.items():
+        parts[lang] = (lang_in, lang_out, lang_dropped)
+        rest_in, rest_out = rest_in - lang_in, rest_out - lang_out
+        for reason, count in lang_dropped.items():
+            rest_dropped[reason] = rest_dropped.get(reason, 0) - count
+    parts[""] = (rest_in, rest_out, rest_dropped)  # documents without a language yet
+    docs_in_counter = _counter("curation_docs_in", "documents into an operator", ("pipeline", "operator", "lang"))
+    docs_out_counter = _counter("curation_docs_out", "documents out of an operator",
+                                ("pipeline", "operator", "lang"))
+    dropped_counter = _counter("curation_docs_dropped", "documents dropped, by reason",
+                               ("pipeline", "operator", "lang", "reason"))
+    for lang, (part_in, part_out, part_dropped) in parts.items():
+        tags = {"pipeline": pipeline, "operator": name, "lang": lang}
+        if part_in > 0:
+            docs_in_counter.inc(part_in, tags)
+        if part_out > 0:
+            docs_out_counter.inc(part_out, tags)
+        for reason, count in part_dropped.items():
+            if count > 0:
+                dropped_counter.inc(count, {**tags, "reason": reason})
+
+
+def publish_stats(pipeline: str, stats: PipelineStats, names: Sequence[str], work: str) -> None:
+    """Driver side, for pipelines whose tasks return their counts (dedup, parallel data): mirrors the
+    final counts of the operators ``names`` into the metrics when their stage has finished. A marker in
+    ``work`` (written first) keeps a rerun that resumes after the stage from publishing them again."""
+    for name in names:
+        marker = os.path.join(work, f"metrics-{pipeline}-{name}.published")
+        if os.path.exists(marker):
+            continue
+        os.makedirs(work, exist_ok=True)
+        open(marker, "w").close()
+        op = stats.operator(name)
+        try:
+            export_counts(pipeline, name, op.docs_in, op.docs_out, dict(op.dropped), op.language_counts())
+        except Exception:  # metrics are a view; never fail the pipeline over them
+            pass
 
 
 class StatsCollector:
@@ -76,30 +123,7 @@ class RayStatsSink:
         if not counted:
             return
         try:
-            self._metrics(name, docs_in, docs_out, dropped, by_language or {})
+            export_counts(self.pipeline, name, docs_in, docs_out, dropped, by_language or {})
         except Exception:  # metrics are a view; never fail the pipeline over them
             pass
 
-    def _metrics(self, name: str, docs_in: int, docs_out: int, dropped: dict, by_language: dict) -> None:
-        parts = {}
-        rest_in, rest_out, rest_dropped = docs_in, docs_out, dict(dropped)
-        for lang, (lang_in, lang_out, lang_dropped) in by_language.items():
-            parts[lang] = (lang_in, lang_out, lang_dropped)
-            rest_in, rest_out = rest_in - lang_in, rest_out - lang_out
-            for reason, count in lang_dropped.items():
-                rest_dropped[reason] = rest_dropped.get(reason, 0) - count
-        parts[""] = (rest_in, rest_out, rest_dropped)  # documents without a language yet
-        docs_in_counter = _counter("curation_docs_in", "documents into an operator", ("pipeline", "operator", "lang"))
-        docs_out_counter = _counter("curation_docs_out", "documents out of an operator",
-                                    ("pipeline", "operator", "lang"))
-        dropped_counter = _counter("curation_docs_dropped", "documents dropped, by reason",
-                                   ("pipeline", "operator", "lang", "reason"))
-        for lang, (part_in, part_out, part_dropped) in parts.items():
-            tags = {"pipeline": self.pipeline, "operator": name, "lang": lang}
-            if part_in > 0:
-                docs_in_counter.inc(part_in, tags)
-            if part_out > 0:
-                docs_out_counter.inc(part_out, tags)
-            for reason, count in part_dropped.items():
-                if count > 0:
-                    dropped_counter.inc(count, {**tags, "reason": reason})

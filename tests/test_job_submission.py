@@ -1,7 +1,7 @@
 """A job submitted to a private local head node (own temp dir, explicit dashboard and metrics-export
 ports, stopped by process id) on the shared WARCs: it succeeds, carries its metadata, the dashboard
 lists it and its Ray Data operators, and the Ray metrics scraped from the node equal stats.json for
-every operator and reason."""
+every operator and reason; so do those of a global dedup job run on its output."""
 
 from __future__ import annotations
 
@@ -19,8 +19,8 @@ from tests.shared_data import shared_path
 pytestmark = pytest.mark.slow
 
 
-def _scraped_counts(port: int) -> dict:
-    """Sums over processes and languages of the curation counters on the node's metrics port:
+def _scraped_counts(port: int, pipeline: str = "curate_cc") -> dict:
+    """Sums over processes and languages of one pipeline's curation counters on the node's metrics port:
     {("in"|"out", operator): n} and {("dropped", operator, reason): n}."""
     import urllib.request
 
@@ -32,7 +32,7 @@ def _scraped_counts(port: int) -> dict:
         for sample in family.samples:
             kind = {"ray_curation_docs_in_total": "in", "ray_curation_docs_out_total": "out",
                     "ray_curation_docs_dropped_total": "dropped"}.get(sample.name)
-            if kind is None:
+            if kind is None or sample.labels.get("pipeline") != pipeline:
                 continue
             key = (kind, sample.labels["operator"]) + ((sample.labels["reason"],) if kind == "dropped" else ())
             totals[key] = totals.get(key, 0) + int(sample.value)
@@ -90,6 +90,20 @@ def test_submitted_job_succeeds_and_its_metrics_equal_stats(tmp_path):
         expected = _expected_counts(stats)
         deadline = time.time() + 60
         while (found := _scraped_counts(cluster.metrics_port)) != expected and time.time() < deadline:
+            time.sleep(3)
+        assert found == expected
+
+        # Global dedup on the curated output: its tasks return their counts, and the driver publishes
+        # each stage's totals when the stage has finished.
+        dedup_out = tmp_path / "dedup"
+        job_id = submit(cluster.dashboard_url, ["python", "pipelines/dedup.py", "--input", str(out),
+                                                "--output", str(dedup_out)])
+        status = wait(cluster.dashboard_url, job_id, timeout=600)
+        assert status == "SUCCEEDED", client.get_job_logs(job_id)[-3000:]
+        expected = _expected_counts(json.loads((dedup_out / "stats.json").read_text()))
+        assert {key[1] for key in expected} == {"minhash", "substring"}
+        deadline = time.time() + 60
+        while (found := _scraped_counts(cluster.metrics_port, "dedup")) != expected and time.time() < deadline:
             time.sleep(3)
         assert found == expected
     finally:
