@@ -1,7 +1,7 @@
 """A job submitted to a private local head node (own temp dir, explicit dashboard and metrics-export
 ports, stopped by process id) on the shared WARCs: it succeeds, carries its metadata, the dashboard
 lists it and its Ray Data operators, and the Ray metrics scraped from the node equal stats.json for
-every operator and reason; so do those of a global dedup job run on its output."""
+every operator and reason; so do those of a global dedup job run on its output and of a parallel-data job."""
 
 from __future__ import annotations
 
@@ -104,6 +104,24 @@ def test_submitted_job_succeeds_and_its_metrics_equal_stats(tmp_path):
         assert {key[1] for key in expected} == {"minhash", "substring"}
         deadline = time.time() + 60
         while (found := _scraped_counts(cluster.metrics_port, "dedup")) != expected and time.time() < deadline:
+            time.sleep(3)
+        assert found == expected
+
+        # The parallel-data pipeline on NTREX-128 en-de (Moses files) publishes the same way.
+        ntrex = shared_path("ntrex128")
+        for name, lang in (("eng_Latn", "en"), ("deu_Latn", "de")):
+            lines = (ntrex / f"{name}.txt").read_text(encoding="utf-8").splitlines()[:300]
+            (tmp_path / f"news.{lang}").write_text("\n".join(lines + lines[:30]) + "\n", encoding="utf-8")
+        parallel_out = tmp_path / "parallel"
+        job_id = submit(cluster.dashboard_url, ["python", "pipelines/curate_parallel.py", "--src", "en", "--tgt", "de",
+                                                "--input", str(tmp_path / "news"), "--output", str(parallel_out)])
+        status = wait(cluster.dashboard_url, job_id, timeout=600)
+        assert status == "SUCCEEDED", client.get_job_logs(job_id)[-3000:]
+        expected = _expected_counts(json.loads((parallel_out / "stats.json").read_text()))
+        assert ("dropped", "pair_dedup", "dup:pair") in expected
+        deadline = time.time() + 60
+        while (found := _scraped_counts(cluster.metrics_port, "curate_parallel")) != expected and \
+                time.time() < deadline:
             time.sleep(3)
         assert found == expected
     finally:
