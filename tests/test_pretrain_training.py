@@ -66,9 +66,10 @@ def started():
     processes = []
     yield processes
     for process in processes:
-        orphans = kill_tree(process.pid)
-        process.wait()
-        wait_gone(orphans, 30)
+        if process.poll() is None:  # an exited (reaped) process's id may belong to another process by now
+            orphans = kill_tree(process.pid)
+            process.wait()
+            wait_gone(orphans, 30)
 
 
 def start_and_wait_for_step(blends, output, stage, step, started, *overrides):
