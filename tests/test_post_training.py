@@ -164,3 +164,19 @@ def test_missing_data_is_one_error(tmp_path, capsys):
     assert dpo_main(["--config", config, f"output_dir={tmp_path}", f"model={TINY}",
                      f"data={tmp_path / 'none.jsonl'}"]) == 2
     assert "data: file not found" in capsys.readouterr().err
+
+
+def test_a_cache_installed_by_another_process_first_is_kept(tmp_path):
+    from training.sft_dataset import install_folder
+
+    theirs, mine = tmp_path / "cache", tmp_path / "cache.tmp-1"
+    theirs.mkdir()
+    (theirs / "meta.json").write_text("theirs")
+    mine.mkdir()
+    (mine / "meta.json").write_text("mine")
+    install_folder(str(mine), str(theirs))
+    assert (theirs / "meta.json").read_text() == "theirs" and not mine.exists()
+    fresh = tmp_path / "fresh.tmp-1"
+    fresh.mkdir()
+    install_folder(str(fresh), str(tmp_path / "fresh"))
+    assert (tmp_path / "fresh").is_dir() and not fresh.exists()

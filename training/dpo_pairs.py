@@ -18,7 +18,7 @@ import numpy as np
 
 from training.chat_template import ChatML, ChatMLFormatError
 from training.lm_loss import IGNORE_INDEX
-from training.sft_dataset import cache_key
+from training.sft_dataset import cache_key, install_folder
 from training.sft_packing import TokenizedExample
 
 Pair = Tuple[TokenizedExample, TokenizedExample]
@@ -56,7 +56,7 @@ def save_pairs(pairs: List[Pair], skipped: Dict[str, int], folder: str) -> None:
     np.save(os.path.join(tmp, "offsets.npy"), np.concatenate(([0], np.cumsum(lengths, dtype=np.int64))))
     with open(os.path.join(tmp, "meta.json"), "w", encoding="utf-8") as handle:
         json.dump({"pairs": len(pairs), **skipped}, handle)
-    os.replace(tmp, folder)
+    install_folder(tmp, folder)
 
 
 def load_pairs(folder: str) -> Tuple[List[Pair], Dict[str, int]]:

@@ -20,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 from typing import Dict, List
 
 import numpy as np
@@ -36,6 +37,17 @@ def cache_key(data_path: str, tokenizer_source: str, capacity: int, system_promp
                        "tokenizer": tokenizer_source, "capacity": capacity, "system": system_prompt,
                        "version": FORMAT_VERSION}, sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()[:24]
+
+
+def install_folder(tmp: str, folder: str) -> None:
+    """Renames a finished cache folder into place; when another process installed the same cache
+    first, keeps theirs (the content is the same: the key says so)."""
+    try:
+        os.replace(tmp, folder)
+    except OSError:
+        if not os.path.isdir(folder):
+            raise
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def build_packed(data_path: str, chatml: ChatML, capacity: int, folder: str) -> Dict[str, int]:
@@ -74,7 +86,7 @@ def build_packed(data_path: str, chatml: ChatML, capacity: int, folder: str) -> 
             "trained_tokens": int(sum(int(t.sum()) for t in trained)), **skipped}
     with open(os.path.join(tmp, "meta.json"), "w", encoding="utf-8") as handle:
         json.dump(meta, handle, indent=1)
-    os.replace(tmp, folder)
+    install_folder(tmp, folder)
     return meta
 
 
@@ -126,4 +138,4 @@ class PackedSftDataset:
         return self.row(self._order(position))
 
 
-__all__ = ["build_packed", "PackedSftDataset", "cache_key"]
+__all__ = ["build_packed", "PackedSftDataset", "cache_key", "install_folder"]
