@@ -3,7 +3,8 @@
 import pyarrow as pa
 
 from operators.runner import batch_key
-from pipelines.ray_stats import RayStatsSink, StatsCollector
+from operators.stats import PipelineStats
+from pipelines.ray_stats import StatsCollector
 
 
 def test_batch_keys_name_the_operator_and_the_documents():
@@ -43,11 +44,27 @@ def test_metrics_split_by_language_sum_to_the_operator_counts(monkeypatch):
 
     counters = {}
     monkeypatch.setattr(ray_stats, "_counter", lambda name, description, tags: counters.setdefault(name, _Recorded()))
-    sink = RayStatsSink(None, "chunk", "curate_cc")
-    sink._metrics("langid", 10, 6, {"langid:low_score": 3, "langid:not_target": 1},
-                  {"en": (5, 4, {"langid:low_score": 1}), "zh": (3, 2, {"langid:low_score": 1})})
+    ray_stats.export_counts("curate_cc", "langid", 10, 6, {"langid:low_score": 3, "langid:not_target": 1},
+                            {"en": (5, 4, {"langid:low_score": 1}), "zh": (3, 2, {"langid:low_score": 1})})
     totals = {name: sum(v for v, _ in c.calls) for name, c in counters.items()}
     assert totals == {"curation_docs_in": 10, "curation_docs_out": 6, "curation_docs_dropped": 4}
     unlabelled = [(v, t["reason"]) for v, t in counters["curation_docs_dropped"].calls if t["lang"] == ""]
     assert sorted(unlabelled) == [(1, "langid:low_score"), (1, "langid:not_target")]
     assert {t["lang"] for _, t in counters["curation_docs_in"].calls} == {"", "en", "zh"}
+
+
+def test_driver_publishes_a_finished_stage_once(monkeypatch, tmp_path):
+    """A rerun that resumes after a finished stage (its results read back from the work folder) does not
+    publish that stage's counts again."""
+    import pipelines.ray_stats as ray_stats
+
+    counters = {}
+    monkeypatch.setattr(ray_stats, "_counter", lambda name, description, tags: counters.setdefault(name, _Recorded()))
+    stats = PipelineStats()
+    stats.add("minhash", 10, 7, {"dup:minhash": 3},
+              {"en": (6, 4, {"dup:minhash": 2}), "de": (4, 3, {"dup:minhash": 1})})
+    for _ in range(2):
+        ray_stats.publish_stats("dedup", stats, ["minhash"], str(tmp_path / "_work"))
+    totals = {name: sum(v for v, _ in c.calls) for name, c in counters.items()}
+    assert totals == {"curation_docs_in": 10, "curation_docs_out": 7, "curation_docs_dropped": 3}
+    assert {t["pipeline"] for c in counters.values() for _, t in c.calls} == {"dedup"}
