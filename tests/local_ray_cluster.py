@@ -46,9 +46,15 @@ class LocalRayCluster:
     def __init__(self, num_cpus: int = 2) -> None:
         # Unix socket paths are limited to ~107 bytes: keep the temp dir short.
         self.temp_dir = tempfile.mkdtemp(prefix="rt", dir="/tmp")
+        # Workers get 100 ports of their own, below the kernel's ephemeral range that the free ports
+        # come from (ray start refuses a fixed port inside the worker range).
+        self.worker_low = 10000 + (os.getpid() % 200) * 100
+        ports = _free_ports(9)
+        while any(self.worker_low <= port <= self.worker_low + 99 for port in ports):
+            ports = _free_ports(9)
         (self.gcs_port, self.dashboard_port, self.client_port, self.node_manager_port,
          self.object_manager_port, self.agent_listen_port, self.agent_grpc_port,
-         self.runtime_env_port, self.metrics_port) = _free_ports(9)
+         self.runtime_env_port, self.metrics_port) = ports
         self.num_cpus = num_cpus
         # As with an activated virtualenv: `python` in a job's entrypoint is this interpreter.
         path = str(Path(sys.executable).parent) + os.pathsep + os.environ.get("PATH", "")
@@ -60,7 +66,6 @@ class LocalRayCluster:
 
     def start(self) -> "LocalRayCluster":
         ray_bin = str(Path(sys.executable).parent / "ray")
-        worker_low = 20000 + (os.getpid() % 200) * 100
         cmd = [
             ray_bin, "start", "--head",
             f"--temp-dir={self.temp_dir}",
@@ -76,8 +81,8 @@ class LocalRayCluster:
             f"--dashboard-agent-grpc-port={self.agent_grpc_port}",
             f"--runtime-env-agent-port={self.runtime_env_port}",
             f"--metrics-export-port={self.metrics_port}",
-            f"--min-worker-port={worker_low}",
-            f"--max-worker-port={worker_low + 99}",
+            f"--min-worker-port={self.worker_low}",
+            f"--max-worker-port={self.worker_low + 99}",
             "--disable-usage-stats",
         ]
         subprocess.run(cmd, check=True, env=self.env, capture_output=True, timeout=180)
