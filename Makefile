@@ -1,6 +1,6 @@
 # Two commands on a fresh machine:
 #   make demo   set up, build a small WARC from the project's own pages, curate it on an embedded Ray
-#   make test   set up, run the test suite
+#   make test   set up, run the test suite (make test-fast: without the slow end-to-end tests)
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -16,7 +16,7 @@ export OMP_NUM_THREADS ?= 1
 # DeepSpeed compiles no CUDA/C++ ops at install; the trainer uses torch's AdamW.
 export DS_BUILD_OPS ?= 0
 
-.PHONY: setup demo test bench clean kenlm
+.PHONY: setup demo test test-fast bench clean kenlm
 
 setup: $(STAMP) kenlm
 
@@ -47,15 +47,19 @@ demo: setup
 	rm -rf build/demo/out
 	$(PY) pipelines/curate_cc.py --input build/demo/demo.warc.gz --output build/demo/out --num-cpus 2
 
-# Headless Chromium renders report.html in tests/test_stats_report.py.
+# Headless Chromium renders report.html in tests/pipelines/runtime/test_stats_report.py.
 REPORT_APT := chromium
 
 test: setup
 	dpkg -s $(REPORT_APT) >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq --no-install-recommends $(REPORT_APT))
 	$(PY) -m pytest -q -rs tests
 
+# During development: the tests not marked slow (no Ray cluster, no whole-pipeline runs over all WARCs).
+test-fast: setup
+	$(PY) -m pytest -q -rs -m "not slow" tests
+
 bench: setup
-	$(PY) bench/curate.py
+	$(PY) -m bench.curate
 
 clean:
 	rm -rf build

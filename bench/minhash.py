@@ -1,13 +1,13 @@
 """MinHash dedup speed and memory: our signatures against datasketch and datatrove in one run, and the
 clustering stage's peak memory on a million signature rows with planted clusters.
 
-    .venv/bin/python bench/minhash.py                 # ~6,400 documents x 2, 1M rows: about 5 min
-    .venv/bin/python bench/minhash.py --repeat 1 --cluster-rows 200000 --skip-datatrove
+    .venv/bin/python -m bench.minhash                 # ~6,400 documents x 2, 1M rows: about 5 min
+    .venv/bin/python -m bench.minhash --repeat 1 --cluster-rows 200000 --skip-datatrove
 
 Documents: NTREX-128 news articles and Leipzig web-sentence documents of all 29 languages
 (``pipelines/reference_documents.py``), repeated ``--repeat`` times.
 
-(a) ours: :func:`operators.minhash.signatures` (shingling included) over batches of 1,000 documents,
+(a) ours: :func:`operators.dedup.minhash.signatures` (shingling included) over batches of 1,000 documents,
     112 permutations.
 (b) datasketch 2.0.0, the same shingles (our shingling is timed with it) and 112 permutations, used
     as its docs show: one ``MinHash(num_perm=112)`` per document and ``update_batch`` with the UTF-8
@@ -21,7 +21,7 @@ docs/s per core = documents / CPU seconds of the timed loop (``time.process_time
 (d) clustering: ``--cluster-rows`` random signatures (default 1,000,000); 10 % of them are planted
     near-duplicates of others (about three copies per source, each hash value kept with probability 0.85, i.e.
     Jaccard ~0.85). Their band rows are written as the signature stage writes them, then the bucket,
-    connected-components and cluster stages of ``pipelines/minhash_dedup.py`` run in a child process,
+    connected-components and cluster stages of ``pipelines/global_dedup/minhash_dedup.py`` run in a child process,
     in-process (no Ray), with the default partition count. Reported: the child's own peak RSS, its wall
     time, and how many planted documents ended in their base's cluster.
 
@@ -44,16 +44,13 @@ from typing import List, Sequence, Tuple
 
 BENCH_DIR = Path(__file__).resolve().parent
 ROOT = BENCH_DIR.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
 
-import numpy as np  # noqa: E402
+import numpy as np
+import xxhash
 
-from bench.report import save_report  # noqa: E402
-from operators.languages import FLORES_CODES, TARGET_LANGUAGES  # noqa: E402
-import xxhash  # noqa: E402
-
-from operators.minhash import (  # noqa: E402
+from bench.report import save_report
+from common.languages import FLORES_CODES, TARGET_LANGUAGES
+from operators.dedup.minhash import (
     MinHashConfig,
     band_keys,
     permutation_parameters,
@@ -71,7 +68,7 @@ Doc = Tuple[str, str]
 
 
 def load_documents(data: Path, repeat: int) -> List[Doc]:
-    from pipelines.reference_documents import documents
+    from pipelines.tools.reference_documents import documents
 
     docs = [(text, lang) for lang in TARGET_LANGUAGES for corpus in ("ntrex", "leipzig")
             for text in documents(corpus, str(data), lang)]
@@ -192,8 +189,8 @@ def planted_signatures(rows: int, seed: int = 0) -> Tuple[np.ndarray, np.ndarray
 
 
 def write_band_rows(sigs: np.ndarray, work: str, partitions: int, files: int) -> None:
-    from pipelines.dedup_files import save_array
-    from pipelines.minhash_dedup import ROW_BITS
+    from common.atomic_io import save_npy
+    from pipelines.global_dedup.minhash_dedup import ROW_BITS
 
     config = MinHashConfig()
     per_file = -(-len(sigs) // files)
@@ -205,27 +202,30 @@ def write_band_rows(sigs: np.ndarray, work: str, partitions: int, files: int) ->
                          keys.ravel(), np.repeat(uids, config.bands)], axis=1)
         targets = rows[:, 1] % np.uint64(partitions)
         for p in range(partitions):
-            save_array(os.path.join(work, "bands", f"part-{p:04d}", f"file-{f:06d}.npy"), rows[targets == p])
+            save_npy(os.path.join(work, "bands", f"part-{p:04d}", f"file-{f:06d}.npy"), rows[targets == p])
 
 
 def cluster_child(work: str, partitions: int) -> int:
     """The bucket, components and cluster stages, in-process, as the pipeline runs them."""
-    from pipelines.connected_components import connected_components
-    from pipelines.minhash_dedup import bucket_task, cluster_task
+    from pipelines.global_dedup.connected_components import connected_components
+    from pipelines.global_dedup.minhash_dedup import (
+        PartitionItem,
+        bucket_task,
+        cluster_task,
+    )
 
     started = time.perf_counter()
-    edges = sum(bucket_task({"work": work, "partition": p, "partitions": partitions})["edges"]
-                for p in range(partitions))
+    edges = sum(bucket_task(PartitionItem(p, partitions, work)).edges for p in range(partitions))
     last, rounds = connected_components(os.path.join(work, "graph"), partitions, use_ray=False)
     for p in range(partitions):
-        cluster_task({"work": work, "partition": p, "round": last, "partitions": partitions})
+        cluster_task(PartitionItem(p, partitions, work, last))
     print(json.dumps({"edges": edges, "rounds": rounds, "wall_s": round(time.perf_counter() - started, 2),
                       "peak_rss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}))
     return 0
 
 
 def measure_clustering(rows: int, workdir: str) -> dict:
-    from pipelines.minhash_dedup import ROW_BITS, cluster_map
+    from pipelines.global_dedup.minhash_dedup import ROW_BITS, cluster_map
 
     sigs, base = planted_signatures(rows)
     partitions = int(min(256, max(2, -(-rows // 250_000))))  # the pipeline's default_partitions
@@ -233,7 +233,7 @@ def measure_clustering(rows: int, workdir: str) -> dict:
     work = os.path.join(workdir, "cluster-work")
     write_band_rows(sigs, work, partitions, files)
     del sigs
-    proc = subprocess.run([sys.executable, __file__, "--cluster-child", work, "--partitions", str(partitions)],
+    proc = subprocess.run([sys.executable, "-m", "bench.minhash", "--cluster-child", work, "--partitions", str(partitions)],
                           capture_output=True, text=True, timeout=3600)
     if proc.returncode != 0:
         raise RuntimeError(f"clustering child failed:\n{proc.stderr[-2000:]}")

@@ -1,6 +1,6 @@
 """Parallel-pair throughput: the heuristic filters, and the LASER encoder path, pairs/s per core.
 
-    .venv/bin/python bench/parallel.py            # ~2 min
+    .venv/bin/python -m bench.parallel            # ~2 min
 
 Pairs: NTREX-128, the 1,997 sentences of 8 directions (en-de, en-zh, en-ja, en-th, en-ar, en-ru,
 zh-ja, de-fr), 15,976 pairs.
@@ -25,16 +25,14 @@ from pathlib import Path
 
 BENCH_DIR = Path(__file__).resolve().parent
 ROOT = BENCH_DIR.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
 
-import pyarrow as pa  # noqa: E402
+import pyarrow as pa
 
-from bench.report import save_report  # noqa: E402
-from operators.config_check import build  # noqa: E402
-from operators.languages import FLORES_CODES  # noqa: E402
-from operators.laser import ENCODER, LaserConfig, LaserScorer  # noqa: E402
-from operators.pair_filters import PairFilter, PairFilterConfig  # noqa: E402
+from bench.report import save_report
+from common.config_check import build
+from common.languages import FLORES_CODES
+from operators.parallel.laser import ENCODER, LaserConfig, LaserScorer
+from operators.parallel.pair_filters import PairFilter, PairFilterConfig
 
 DEFAULT_DATA = Path(os.environ.get("MARCO_SHARED_DATA", ROOT.parent / "shared" / "data"))
 DIRECTIONS = [("en", "de"), ("en", "zh"), ("en", "ja"), ("en", "th"), ("en", "ar"), ("en", "ru"), ("zh", "ja"), ("de", "fr")]
@@ -54,7 +52,7 @@ def laser_sized_model(folder: str, texts) -> str:
     import torch
     from laserembeddings.encoder import Encoder
 
-    from tests.tiny_laser import build_tiny_laser
+    from tests.fixtures.tiny_laser import build_tiny_laser
 
     build_tiny_laser(folder, texts, merges=2000)
     checkpoint = torch.load(os.path.join(folder, ENCODER))

@@ -1,6 +1,6 @@
 """Perplexity filter throughput and KenLM training cost.
 
-    .venv/bin/python bench/perplexity.py [--data ../shared/data] [--langs en,zh,...] [--repeat N]
+    .venv/bin/python -m bench.perplexity [--data ../shared/data] [--langs en,zh,...] [--repeat N]
 
 1. Trains the 29 reference models (``pipelines/train_reference_lms.py``: Leipzig + NTREX-128,
    SentencePiece subwords, order 6) and reports lmplz + build_binary seconds per million training
@@ -24,17 +24,16 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 
-import pyarrow as pa  # noqa: E402
-import pyarrow.parquet as pq  # noqa: E402
+import pyarrow as pa
+import pyarrow.parquet as pq
 
-from bench.report import save_report  # noqa: E402
-from operators.languages import TARGET_LANGUAGES  # noqa: E402
-from operators.perplexity import PerplexityConfig, PerplexityFilter  # noqa: E402
-from pipelines.derive_ppl_cutoffs import main as derive_cutoffs  # noqa: E402
-from pipelines.reference_documents import document_table, documents  # noqa: E402
-from pipelines.train_reference_lms import train_all  # noqa: E402
+from bench.report import save_report
+from common.languages import TARGET_LANGUAGES
+from operators.web.perplexity import PerplexityConfig, PerplexityFilter
+from pipelines.tools.derive_ppl_cutoffs import main as derive_cutoffs
+from pipelines.tools.reference_documents import document_table, documents
+from pipelines.tools.train_reference_lms import train_all
 
 DEFAULT_DATA = Path(os.environ.get("MARCO_SHARED_DATA", ROOT.parent / "shared" / "data"))
 

@@ -1,13 +1,13 @@
 """Throughput of our heuristic quality filters against datatrove's, on the same documents in one run.
 
-    .venv/bin/python bench/quality.py                      # all 29 languages, ~4 min
-    .venv/bin/python bench/quality.py --langs en,de,zh --repeat 3
+    .venv/bin/python -m bench.quality                      # all 29 languages, ~4 min
+    .venv/bin/python -m bench.quality --langs en,de,zh --repeat 3
 
 Documents: NTREX-128 news articles and Leipzig web sentences (ten per document) of every language, built
 by ``pipelines/reference_documents.py`` from ``--data`` (``<repo>/../shared/data`` or $MARCO_SHARED_DATA),
 repeated ``--repeat`` times (default: enough copies for ``--min-docs``, 5,000).
 
-(a) ours: ``operators.quality_filter.QualityFilter`` with its default config (every signal, the shipped
+(a) ours: ``operators.web.quality_filter.QualityFilter`` with its default config (every signal, the shipped
     per-language thresholds), in this process, over batches of ``--batch-size`` documents. Measured
     twice, before and after datatrove, because the shared machine's speed drifts; the figure is the
     sum of both.
@@ -40,16 +40,14 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 BENCH_DIR = Path(__file__).resolve().parent
 ROOT = BENCH_DIR.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
 
-import pyarrow as pa  # noqa: E402
+import pyarrow as pa
 
-from bench import datatrove_anchor  # noqa: E402
-from bench.cpu_meter import MachineCpu  # noqa: E402
-from operators.languages import FLORES_CODES, TARGET_LANGUAGES  # noqa: E402
-from operators.quality_filter import QualityConfig, QualityFilter  # noqa: E402
-from pipelines.reference_documents import documents  # noqa: E402
+from bench import datatrove_anchor
+from bench.cpu_meter import MachineCpu
+from common.languages import FLORES_CODES, TARGET_LANGUAGES
+from operators.web.quality_filter import QualityConfig, QualityFilter
+from pipelines.tools.reference_documents import documents
 
 DEFAULT_DATA = Path(os.environ.get("MARCO_SHARED_DATA", ROOT.parent / "shared" / "data"))
 RESULTS_DIR = BENCH_DIR / "results"

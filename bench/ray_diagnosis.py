@@ -1,9 +1,9 @@
 """Where does the Ray overhead of bench/curate.py come from? CPU seconds per document, one factor at a time.
 
-    .venv/bin/python bench/ray_diagnosis.py [--repeat 4] [--only E1,E4]
-    BENCH_GC_DIR=/tmp/gc .venv/bin/python bench/ray_diagnosis.py ...   # also time the garbage collector
+    .venv/bin/python -m bench.ray_diagnosis [--repeat 4] [--only E1,E4]
+    BENCH_GC_DIR=/tmp/gc .venv/bin/python -m bench.ray_diagnosis ...   # also time the garbage collector
 
-Every experiment runs our whole pipeline in-process (``run_chunk_in_process``) over the same copies of
+Every experiment runs our whole pipeline in-process (``pipelines.web.curate.run_chunk`` without a collector) over the same copies of
 the shared WARC/WET files and reports CPU seconds per document of the process doing the work:
 
 E1  a fresh Python process (the baseline; what ``curate --in-process`` does)
@@ -34,8 +34,6 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 BENCH_DIR = Path(__file__).resolve().parent
 ROOT = BENCH_DIR.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
 
 
 def work(files, out_dir, import_ray=False) -> dict:
@@ -47,13 +45,14 @@ def work(files, out_dir, import_ray=False) -> dict:
     if import_ray:
         import ray  # noqa: F401
         import ray.data  # noqa: F401
-    from pipelines.cc_chunk import run_chunk_in_process
-    from pipelines.curate_config import load_config
-    from pipelines.shard_output import Chunk
+    from pipelines.web.config import load_config
+    from pipelines.web.curate import run_chunk
+    from pipelines.web.shard_output import Chunk
+    from pipelines.web.steps import web_steps
 
     config = load_config(None)
     started, cpu0, thread0 = time.perf_counter(), time.process_time(), time.thread_time()
-    _, stats = run_chunk_in_process(config, Chunk(0, tuple(files)), out_dir)
+    _, stats = run_chunk(web_steps(config), Chunk(0, tuple(files)), out_dir, config.output.rows_per_file)
     return {"wall_s": time.perf_counter() - started, "cpu_s": time.process_time() - cpu0,
             "thread_cpu_s": time.thread_time() - thread0, "docs": stats.operator("warc_reader").docs_out,
             "pid": os.getpid()}
@@ -74,7 +73,7 @@ def run_children(groups, tmp, import_ray=False) -> list:
         fl = os.path.join(tmp, f"files-{i}.json")
         Path(fl).write_text(json.dumps(files))
         res = os.path.join(tmp, f"result-{i}.json")
-        cmd = [sys.executable, __file__, "--child-files", fl, "--child-out", os.path.join(tmp, f"out-{i}"),
+        cmd = [sys.executable, "-m", "bench.ray_diagnosis", "--child-files", fl, "--child-out", os.path.join(tmp, f"out-{i}"),
                "--child-result", res] + (["--child-import-ray"] if import_ray else [])
         procs.append((subprocess.Popen(cmd), res))
     out = []
@@ -144,8 +143,8 @@ def main() -> int:
                     res = ray.get(remote.remote(files, os.path.join(tmp, "e4")))
                     rows.append(summarise("E4 one Ray task (in-process pipeline inside a Ray worker)", [res]))
                 if "E5" in only:
-                    from pipelines.curate_cc import curate
-                    from pipelines.curate_config import load_config
+                    from pipelines.web.config import load_config
+                    from pipelines.web.curate import curate
 
                     config = load_config(None)
                     config.ray.num_cpus = 2

@@ -1,7 +1,7 @@
-"""Word segmentation: ICU (what operators/words.py uses) against each language's usual analyzer.
+"""Word segmentation: ICU (what common/words.py uses) against each language's usual analyzer.
 
     .venv/bin/pip install -r bench/requirements-segmentation.txt
-    .venv/bin/python bench/segmentation.py [--data ../shared/data]
+    .venv/bin/python -m bench.segmentation [--data ../shared/data]
 
 For Chinese (jieba), Japanese (MeCab with UniDic, through fugashi) and Thai (PyThaiNLP newmm), on the
 NTREX-128 and FLORES-200 dev sentences of the language: characters per second of each segmenter, and
@@ -17,10 +17,8 @@ import sys
 import time
 from typing import Callable, Dict, List, Optional, Set
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-from operators.languages import FLORES_CODES  # noqa: E402
-from operators.words import icu_version, words  # noqa: E402
+from common.languages import FLORES_CODES
+from common.words import icu_version, words
 
 
 def _is_word(token: str) -> bool:

@@ -1,7 +1,7 @@
 """Exact-substring dedup speed and memory on real text: MB/s per stage and the peak memory of one run.
 
-    .venv/bin/python bench/substring.py                  # >= 50 MB, about 3 min
-    .venv/bin/python bench/substring.py --min-mb 10
+    .venv/bin/python -m bench.substring                  # >= 50 MB, about 3 min
+    .venv/bin/python -m bench.substring --min-mb 10
 
 Text: every NTREX-128, FLORES-200 dev and Leipzig document of the 29 languages
 (``pipelines/reference_documents.py``), about 20 MB of UTF-8. To reach ``--min-mb`` it is copied; in
@@ -31,15 +31,13 @@ from pathlib import Path
 
 BENCH_DIR = Path(__file__).resolve().parent
 ROOT = BENCH_DIR.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
 
-import pyarrow as pa  # noqa: E402
-import pyarrow.parquet as pq  # noqa: E402
+import pyarrow as pa
+import pyarrow.parquet as pq
 
-from bench.report import save_report  # noqa: E402
-from operators.languages import TARGET_LANGUAGES  # noqa: E402
-from operators.words import word_spans  # noqa: E402
+from bench.report import save_report
+from common.languages import TARGET_LANGUAGES
+from common.words import word_spans
 
 DEFAULT_DATA = Path(os.environ.get("MARCO_SHARED_DATA", ROOT.parent / "shared" / "data"))
 
@@ -59,7 +57,7 @@ def edited_copy(text: str, lang: str, every: int, rng: random.Random) -> str:
 
 
 def write_input(data: Path, folder: Path, min_mb: float, every: int) -> dict:
-    from pipelines.reference_documents import documents
+    from pipelines.tools.reference_documents import documents
 
     rng = random.Random(0)
     originals = {lang: [d for corpus in ("ntrex", "flores", "leipzig") for d in documents(corpus, str(data), lang)]
@@ -80,33 +78,40 @@ def write_input(data: Path, folder: Path, min_mb: float, every: int) -> dict:
 
 def child(input_dir: str, work: str) -> int:
     """Run the substring stages one by one, timing each (CPU seconds of this process)."""
-    from pipelines.dedup_files import list_inputs
-    from pipelines.substring_dedup import SubstringConfig, SubstringRun, filter_task, find_task, plan_partitions, tokenize_task
+    from pipelines.global_dedup.substring_dedup import (
+        FilterItem,
+        FindItem,
+        SubstringConfig,
+        SubstringRun,
+        TokenizeItem,
+        filter_task,
+        find_task,
+        plan_partitions,
+        tokenize_task,
+    )
+    from pipelines.runtime.shard_files import list_inputs
 
     config = SubstringConfig()
     inputs = list_inputs(input_dir)
     run = SubstringRun(inputs, input_dir, os.path.join(work, "out"), os.path.join(work, "substring"), config)
     seconds = {}
     started = time.process_time()
-    tokenized = [tokenize_task({"file": i, "path": p, "work": run.work, "tokenizer": config.tokenizer})
-                 for i, p in enumerate(inputs)]
+    tokenized = [tokenize_task(TokenizeItem(i, p, run.work, config.tokenizer)) for i, p in enumerate(inputs)]
     seconds["tokenize"] = time.process_time() - started
-    partitions = plan_partitions(run, [r["tokens"] for r in tokenized])
-    base = max(r["vocabulary"] for r in tokenized)
+    partitions = plan_partitions(run, [r.tokens for r in tokenized])
+    base = max(r.vocabulary for r in tokenized)
     started = time.process_time()
-    found = [find_task({"files": p, "work": run.work, "min_tokens": config.min_tokens, "separator_base": base})
-             for p in partitions]
+    found = [find_task(FindItem(p, run.work, config.min_tokens, base)) for p in partitions]
     seconds["find"] = time.process_time() - started
     started = time.process_time()
-    filtered = [filter_task({"file": i, "path": p, "work": run.work, "output_root": run.output_root,
-                             "relative": run.relative(i), "min_doc_tokens": config.min_doc_tokens})
+    filtered = [filter_task(FilterItem(i, p, run.work, run.output_root, run.relative(i), config.min_doc_tokens))
                 for i, p in enumerate(inputs)]
     seconds["filter"] = time.process_time() - started
-    removed = sum(c[3] for r in filtered for c in r["by_language"].values())
-    dropped = sum(c[0] - c[1] for r in filtered for c in r["by_language"].values())
+    removed = sum(c[3] for r in filtered for c in r.by_language.values())
+    dropped = sum(c[0] - c[1] for r in filtered for c in r.by_language.values())
     print(json.dumps({"seconds": seconds, "partitions": len(partitions),
-                      "largest_partition_tokens": max(r["tokens"] for r in found),
-                      "tokens": sum(r["tokens"] for r in found), "removed_tokens": sum(r["removed_tokens"] for r in found),
+                      "largest_partition_tokens": max(r.tokens for r in found),
+                      "tokens": sum(r.tokens for r in found), "removed_tokens": sum(r.removed_tokens for r in found),
                       "removed_characters": removed, "dropped_documents": dropped,
                       "peak_rss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}))
     return 0
@@ -126,7 +131,7 @@ def main(argv=None) -> int:
         report = write_input(Path(args.data), folder, args.min_mb, args.edit_every)
         print(f"{report['input_mb']} MB in {report['documents']} documents ({report['copies']} copies)", flush=True)
         env = dict(os.environ, OMP_NUM_THREADS="1", RAYON_NUM_THREADS="1", TOKENIZERS_PARALLELISM="false")
-        proc = subprocess.run([sys.executable, __file__, "--child", str(folder), workdir], capture_output=True,
+        proc = subprocess.run([sys.executable, "-m", "bench.substring", "--child", str(folder), workdir], capture_output=True,
                               text=True, env=env, timeout=7200)
         if proc.returncode != 0:
             raise RuntimeError(f"child failed:\n{proc.stderr[-3000:]}")

@@ -1,6 +1,6 @@
 """Tokenization into Megatron shards against raw ``tokenizers`` batch encoding, tokens/s per core.
 
-    .venv/bin/python bench/tokenization.py        # ~1 min
+    .venv/bin/python -m bench.tokenization        # ~1 min
 
 Text: the NTREX-128, FLORES-200 dev and Leipzig documents of the 29 languages (~20 MB), as curated
 shards (one Parquet file per language). (a) raw: ``Tokenizer.encode_batch_fast`` (what the pipeline
@@ -21,17 +21,15 @@ from pathlib import Path
 os.environ.setdefault("RAYON_NUM_THREADS", "1")  # before tokenizers starts its thread pool
 BENCH_DIR = Path(__file__).resolve().parent
 ROOT = BENCH_DIR.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
 
-import pyarrow as pa  # noqa: E402
-import pyarrow.parquet as pq  # noqa: E402
+import pyarrow as pa
+import pyarrow.parquet as pq
 
-from bench.report import save_report  # noqa: E402
-from operators.languages import TARGET_LANGUAGES  # noqa: E402
-from operators.tokenizer import load_tokenizer  # noqa: E402
-from pipelines.reference_documents import documents  # noqa: E402
-from pipelines.tokenize_shards import EOD_TOKEN, tokenize_task  # noqa: E402
+from bench.report import save_report
+from common.languages import TARGET_LANGUAGES
+from common.tokenizer import load_tokenizer
+from pipelines.mixture.tokenize_shards import EOD_TOKEN, TokenizeItem, tokenize_task
+from pipelines.tools.reference_documents import documents
 
 DEFAULT_DATA = Path(os.environ.get("MARCO_SHARED_DATA", ROOT.parent / "shared" / "data"))
 TARGET_OVERHEAD = 0.10
@@ -58,9 +56,9 @@ def main() -> int:
             started, ours_tokens = time.process_time(), 0
             for lang in texts:
                 prefix = os.path.join(folder, "out", lang, f"part-{len(runs['ours'])}")
-                entry = tokenize_task({"path": os.path.join(folder, "in", lang, "part.parquet"), "prefix": prefix,
-                                       "relative": lang, "group": lang, "tokenizer": "qwen2", "eod_token": EOD_TOKEN})
-                ours_tokens += entry["tokens"] - entry["documents"]  # without the appended <|endoftext|>
+                entry = tokenize_task(TokenizeItem(os.path.join(folder, "in", lang, "part.parquet"), lang, lang, prefix,
+                                                   "qwen2", EOD_TOKEN))
+                ours_tokens += entry.tokens - entry.documents  # without the appended <|endoftext|>
             runs["ours"].append((ours_tokens, time.process_time() - started))
     raw = sum(t for t, _ in runs["raw"]) / sum(s for _, s in runs["raw"])
     ours = sum(t for t, _ in runs["ours"]) / sum(s for _, s in runs["ours"])

@@ -1,15 +1,15 @@
 """Training throughput and MFU of Qwen2-0.5B- and Qwen2-1.5B-shaped models (random weights) at 4K, 8K
 and 32K context on one GPU, through the pretraining launcher's own step (DeepSpeed ZeRO-3, bf16,
-torch AdamW, chunked loss: training/pretrain_loop.micro_step).
+torch AdamW, chunked loss: training/pretrain/loop.micro_step).
 
 Anchor, measured in the same run on the same GPU: the same model and loss in a plain PyTorch loop
 (bf16 weights, torch AdamW, no ZeRO). The ratio ours / anchor is the cost of the ZeRO-3 machinery on
 one device, which buys nothing there but is what multi-GPU runs use.
 
-    python bench/train_throughput.py                     # the GPU run: 2 models x 3 contexts
-    python bench/train_throughput.py --smoke             # CPU check of the script: a tiny model at 64 tokens
+    python -m bench.train_throughput                     # the GPU run: 2 models x 3 contexts
+    python -m bench.train_throughput --smoke             # CPU check of the script: a tiny model at 64 tokens
 
-MFU = model FLOPs per token (6 N' + 12 L d T, training/throughput.py) x tokens/s / peak BF16 FLOP/s of
+MFU = model FLOPs per token (6 N' + 12 L d T, training/engine/throughput.py) x tokens/s / peak BF16 FLOP/s of
 the device (looked up from its name). Gradient checkpointing is on for every row so that 32K fits.
 A row that runs out of memory is reported as such. Results go to bench/results/train_throughput-*.json.
 """
@@ -26,12 +26,11 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
-import torch  # noqa: E402
+import torch
 
-from bench.report import save_report  # noqa: E402
+from bench.report import save_report
 
 # Qwen2 model cards (config.json of Qwen/Qwen2-0.5B and Qwen/Qwen2-1.5B), weights not needed.
 SHAPES = {
@@ -60,10 +59,10 @@ def random_tokens(steps: int, seq: int, device) -> list:
 
 
 def run_ours(folder: str, seq: int, steps: int, warmup: int, precision: str):
-    from training.launch_plan import deepspeed_config
-    from training.pretrain_config import PretrainConfig
-    from training.pretrain_loop import micro_step
-    from training.step_loop import init_distributed, make_engine
+    from training.engine.step_loop import init_distributed, make_engine
+    from training.pretrain.loop import micro_step
+    from training.pretrain.stage_plan import deepspeed_config
+    from training.pretrain.training_config import PretrainConfig
 
     init_distributed()
     config = PretrainConfig(model=folder, random_init=True, precision=precision, seq_length=seq,
@@ -81,7 +80,7 @@ def run_ours(folder: str, seq: int, steps: int, warmup: int, precision: str):
 def run_anchor(folder: str, seq: int, steps: int, warmup: int, precision: str):
     from transformers import AutoConfig, AutoModelForCausalLM
 
-    from training.lm_loss import next_token_loss
+    from training.engine.lm_loss import next_token_loss
 
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     torch.manual_seed(0)
@@ -121,8 +120,8 @@ def synchronize() -> None:
 
 
 def measures(model_config, parameters: int, seq: int, steps: int, seconds: float) -> dict:
-    from training.step_loop import memory_gib
-    from training.throughput import model_flops_per_token, peak_tflops
+    from training.engine.step_loop import memory_gib
+    from training.engine.throughput import model_flops_per_token, peak_tflops
 
     tokens_per_s = steps * seq / seconds
     tflops = model_flops_per_token(model_config, parameters, seq) * tokens_per_s / 1e12

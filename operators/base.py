@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import ClassVar, Iterator, Optional, Sequence
+from typing import ClassVar, Iterable, Iterator, Optional, Sequence, Tuple
 
 import pyarrow as pa
 
@@ -120,3 +120,13 @@ class OutcomeBatcher:
         outcome = Outcome(pa.Table.from_pylist(self.rows, schema=self.schema), self.reasons)
         self.rows, self.reasons = [], []
         return outcome
+
+    def batches(self, rows: Iterable[Tuple[dict, Reason]]) -> Iterator[Outcome]:
+        """Every ``(row, reason)`` of ``rows``, as Outcomes of ``size`` rows (the last one shorter)."""
+        for row, reason in rows:
+            outcome = self.add(row, reason)
+            if outcome is not None:
+                yield outcome
+        outcome = self.flush()
+        if outcome is not None:
+            yield outcome

@@ -1,7 +1,8 @@
 """The one place that applies drop reasons, counts documents and contains per-document failures.
 
 The same :class:`OperatorRunner` is called in-process (tests, benchmarks, ``--in-process`` runs) and
-as a Ray Data ``map_batches`` function (see :mod:`pipelines.ray_stages`), so both paths count alike.
+as a Ray Data ``map_batches`` function; both executors of ``pipelines/runtime/executor.py`` wrap every step
+in one, so both paths count alike.
 
 Failure policy (never crash a job, never lose a document silently): if an operator raises on a batch,
 the batch is retried one row at a time; a row that still raises is dropped with the reason
@@ -13,7 +14,7 @@ from __future__ import annotations
 import itertools
 import logging
 from collections import Counter
-from typing import Iterator, List, Optional, Protocol, Sequence
+from typing import Iterator, List, Optional, Protocol
 
 import pyarrow as pa
 import xxhash
@@ -218,18 +219,4 @@ class SourceRunner:
             self.sink.add(self.name, docs_in, docs_out, dropped, key=key)
 
 
-def run_in_process(
-    source: SourceRunner, operators: Sequence[OperatorRunner], locations: Sequence[str]
-) -> Iterator[pa.Table]:
-    """Chain a source and operators without Ray: one location at a time, batch by batch."""
-    for location in locations:
-        for table in source(pa.table({source.location_column: [location]})):
-            for op in operators:
-                table = op(table)
-                if table.num_rows == 0:
-                    break
-            if table.num_rows:
-                yield table
-
-
-__all__ = ["OperatorRunner", "SourceRunner", "StatsSink", "run_in_process", "error_reason", "Reason"]
+__all__ = ["OperatorRunner", "SourceRunner", "StatsSink", "error_reason", "Reason"]

@@ -22,7 +22,6 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Dict, Iterable, List, Mapping, Optional
 
-
 # Per-language counts as the runner reports them: {lang: (docs_in, docs_out, {reason: count})}.
 LanguageCounts = Mapping[str, tuple]
 

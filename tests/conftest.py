@@ -12,11 +12,19 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("RAY_DATA_EXECUTION_NO_PROGRESS_TIMEOUT_S", "600")
 
 
+def pytest_collection_modifyitems(config, items):
+    # A test that uses the embedded Ray, or the KenLM models trained for the session, takes minutes:
+    # `make test-fast` (-m "not slow") leaves it out.
+    for item in items:
+        if {"ray_local", "reference_lms"} & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
+
+
 @pytest.fixture(scope="session")
 def ray_local():
     import ray
 
-    from pipelines.curate_cc import ROOT
+    from tests.fixtures.shared_data import REPO_ROOT as ROOT
 
     ray.init(
         address="local",
@@ -31,9 +39,9 @@ def ray_local():
 @pytest.fixture(scope="session")
 def reference_lms(tmp_path_factory):
     """KenLM models for the 29 languages trained on shared/data (about 15 s), with held-out text."""
-    from pipelines.train_kenlm import kenlm_tool
-    from pipelines.train_reference_lms import train_all
-    from tests.shared_data import shared_path
+    from pipelines.tools.train_kenlm import kenlm_tool
+    from pipelines.tools.train_reference_lms import train_all
+    from tests.fixtures.shared_data import shared_path
 
     data = shared_path("ntrex128").parent
     shared_path("mono_leipzig_lingua")

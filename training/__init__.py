@@ -1,2 +1,2 @@
-"""Training library: token shards (megatron_index), blended fixed-length samples (blended_dataset); the
-continual-pretraining launcher, SFT and DPO are not built yet."""
+"""Training on DeepSpeed ZeRO-3: the shared engine (``engine``), token shards and blends (``data``), and one
+sub-package per job: continual pretraining (``pretrain``), supervised fine-tuning (``sft``) and DPO (``dpo``)."""

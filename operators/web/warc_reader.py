@@ -1,0 +1,280 @@
+"""Streaming reader of WARC and WET files into document rows (paper §3.1.1, "Document Preparation").
+
+* Reads local paths, ``https://`` URLs and ``s3://`` objects (:mod:`common.remote_files`), record by
+  record with warcio: a file is never loaded whole. Both gzip layouts work: one member per record
+  (Common Crawl) and one member for the whole file (ClueWeb, home-made writers).
+* WARC ``response`` / ``resource`` records: kept when the HTTP status is 200 and the payload is HTML
+  (by Content-Type, or by sniffing when the type is missing); the body is decoded with the declared
+  charset or detection (:mod:`operators.web.html_decoding`) into the ``html`` column.
+* WET ``conversion`` records: already text; they fill ``text`` and skip extraction.
+* Other record types (warcinfo, request, metadata, revisit) are not documents and are not counted.
+
+Rows: ``id`` (WARC-Record-ID), ``url``, ``source`` (``<file>:<record offset>``), ``warc_date``,
+``html`` (null for WET), ``text`` (null for HTML).
+
+Reasons: ``not_http_200``, ``not_html``, ``record_too_large``, ``warc_truncated`` (a record shorter
+than its Content-Length, or a gzip stream that ends early), ``warc_malformed`` (a record warcio cannot
+parse), ``warc_unreadable`` (the file cannot be opened or is not a WARC at all). Records read before
+a fault are kept; the fault itself is one counted row. After a malformed record the file is read again
+leniently, cut at ``WARC/x.y`` version lines with each record parsed on its own, so the records after
+the fault are recovered too (ClueWeb09's wrong warcinfo Content-Length otherwise hides a whole file).
+``source`` offsets are positions in the file, or in the decompressed stream for files that are a
+single gzip member or were resynchronised.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import io
+import logging
+import re
+import zlib
+from dataclasses import dataclass
+from typing import Iterator, Optional
+
+import pyarrow as pa
+
+from common.config_check import ConfigError
+from common.remote_files import open_binary
+from operators.base import Outcome, OutcomeBatcher, Source
+from operators.web.html_decoding import decode_html
+
+log = logging.getLogger(__name__)
+
+DOCUMENT_SCHEMA = pa.schema(
+    [
+        ("id", pa.string()),
+        ("url", pa.string()),
+        ("source", pa.string()),
+        ("warc_date", pa.string()),
+        ("html", pa.string()),
+        ("text", pa.string()),
+    ]
+)
+
+_HTML_TYPES = ("text/html", "application/xhtml+xml", "application/xml+xhtml")
+_TEXT_TYPES = ("text/plain",)
+
+
+@dataclass
+class WarcReaderConfig:
+    # Documents per emitted batch.
+    batch_size: int = 256
+    # Records whose payload exceeds this are dropped as record_too_large (memory guard; Common
+    # Crawl itself truncates payloads at 1 MiB).
+    max_record_bytes: int = 20_000_000
+
+    def validate(self) -> None:
+        if self.batch_size <= 0:
+            raise ConfigError("batch_size: must be positive")
+        if self.max_record_bytes <= 0:
+            raise ConfigError("max_record_bytes: must be positive")
+
+
+class _GzipRestart(Exception):
+    """The file is one gzip member for many records: read it again through a decompressor."""
+
+
+class _Resync(Exception):
+    """A malformed record: read the file again, splitting records at WARC version lines."""
+
+
+_VERSION_LINE = re.compile(rb"^WARC/\d+\.\d+\r?\n$")
+
+
+class _Prefixed(io.RawIOBase):
+    """A raw stream with a few already-read bytes put back in front."""
+
+    def __init__(self, prefix: bytes, raw) -> None:
+        self.prefix, self.raw = prefix, raw
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        if self.prefix:
+            n = min(len(buffer), len(self.prefix))
+            buffer[:n] = self.prefix[:n]
+            self.prefix = self.prefix[n:]
+            return n
+        data = self.raw.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+
+def _is_html(content_type: Optional[str], body: bytes) -> bool:
+    if content_type:
+        media = content_type.split(";", 1)[0].strip().lower()
+        if media:
+            return media in _HTML_TYPES
+    head = body[:1024].lstrip().lower()
+    return head.startswith((b"<!doctype html", b"<html", b"<head", b"<?xml")) or b"<html" in head
+
+
+def _clean_url(url: Optional[str]) -> Optional[str]:
+    if url is None:
+        return None
+    url = url.strip().strip("<>").strip()
+    # Non-conforming writers emit "WARC-Target-URI:: https://..." (a stray colon, an encoded space).
+    while url.startswith((":", "%20", " ")):
+        url = url[3:] if url.startswith("%20") else url[1:]
+    return url or None
+
+
+class WarcReader(Source):
+    name = "warc_reader"
+
+    def __init__(self, config: WarcReaderConfig) -> None:
+        self.config = config
+
+    def read(self, location: str) -> Iterator[Outcome]:
+        yield from OutcomeBatcher(self.config.batch_size, DOCUMENT_SCHEMA).batches(self._all_records(location))
+
+    def _all_records(self, location: str):
+        """Strict pass; on a single-member gzip file again through a decompressor; after a malformed
+        record a lenient pass. Each later pass skips the documents the earlier ones emitted."""
+        emitted = 0
+        try:
+            try:
+                for result in self._records(location, decompress=False, skip=0):
+                    emitted += 1
+                    yield result
+            except _GzipRestart:
+                for result in self._records(location, decompress=True, skip=emitted):
+                    emitted += 1
+                    yield result
+        except _Resync as resync:
+            yield from self._resynced_records(location, skip=resync.args[0])
+
+    def _records(self, location: str, decompress: bool, skip: int):
+        """(row, reason) per document record; faults become one row with a reason and end the file."""
+        from warcio.archiveiterator import ArchiveIterator
+        from warcio.exceptions import ArchiveLoadFailed
+
+        seen = 0
+        try:
+            raw = open_binary(location)
+        except Exception as exc:
+            log.warning("cannot open %s: %r", location, exc)
+            yield self._fault_row(location, 0, "open"), "warc_unreadable"
+            return
+        with raw:
+            stream = gzip.GzipFile(fileobj=raw) if decompress else raw
+            iterator = ArchiveIterator(stream, check_digests=False)
+            offset = 0
+            try:
+                for record in iterator:
+                    if record.format.startswith("arc") and ".arc" not in location.lower():
+                        # warcio falls back to the old ARC format on anything; a file not named
+                        # .arc that does not start with a WARC header is simply not an archive.
+                        raise ArchiveLoadFailed("Unknown archive format: neither WARC nor .arc")
+                    if record.rec_type not in ("response", "resource", "conversion"):
+                        continue
+                    result = self._document(location, iterator, record)
+                    offset = iterator.get_record_offset()
+                    seen += 1
+                    if seen <= skip:
+                        continue
+                    yield result
+            except ArchiveLoadFailed as exc:
+                message = str(exc)
+                if not decompress and "non-chunked gzip" in message:
+                    raise _GzipRestart() from exc
+                kind = "warc_unreadable" if seen == 0 and "Unknown archive format" in message else "warc_malformed"
+                log.warning("%s in %s after %d records: %s", kind, location, seen, message.strip()[:200])
+                yield self._fault_row(location, offset, "fault"), kind
+                if kind == "warc_malformed":
+                    raise _Resync(max(seen, skip)) from exc
+            except (EOFError, zlib.error, gzip.BadGzipFile, OSError) as exc:
+                log.warning("warc_truncated in %s after %d records: %r", location, seen, exc)
+                yield self._fault_row(location, offset, "fault"), "warc_truncated"
+
+    def _segments(self, stream) -> Iterator[tuple[int, bytes]]:
+        """(offset, bytes) of each stretch of the stream that starts at a WARC version line."""
+        start, offset, parts, size = 0, 0, [], 0
+        for line in stream:
+            if _VERSION_LINE.match(line) and parts:
+                yield start, b"".join(parts)
+                start, parts, size = offset, [], 0
+            if size <= self.config.max_record_bytes:  # past that the record is dropped anyway
+                parts.append(line)
+                size += len(line)
+            offset += len(line)
+        if parts:
+            yield start, b"".join(parts)
+
+    def _resynced_records(self, location: str, skip: int):
+        """Lenient second pass after a malformed record: every record is parsed on its own, so one
+        bad header (e.g. ClueWeb09's wrong warcinfo Content-Length) costs one record, not the file.
+        The first ``skip`` documents were already emitted by the strict pass."""
+        from warcio.archiveiterator import ArchiveIterator
+
+        seen = 0
+        try:
+            with open_binary(location) as raw:
+                head = raw.read(2)
+                raw_stream = io.BufferedReader(_Prefixed(head, raw))
+                stream = gzip.GzipFile(fileobj=raw_stream) if head == b"\x1f\x8b" else raw_stream
+                for offset, segment in self._segments(io.BufferedReader(stream)):
+                    try:
+                        iterator = ArchiveIterator(io.BytesIO(segment), check_digests=False)
+                        for record in iterator:
+                            if record.rec_type not in ("response", "resource", "conversion"):
+                                continue
+                            row, reason = self._document(location, iterator, record)
+                            row["source"] = f"{location}:{offset}"
+                            seen += 1
+                            if seen > skip:
+                                yield row, reason
+                    except Exception as exc:  # this record only; the next segment starts afresh
+                        if seen >= skip:
+                            log.warning("warc_malformed record at %s:%d: %r", location, offset, exc)
+                            yield self._fault_row(location, offset, "segment"), "warc_malformed"
+        except (EOFError, zlib.error, gzip.BadGzipFile, OSError) as exc:
+            log.warning("warc_truncated in %s during resync: %r", location, exc)
+            yield self._fault_row(location, 0, "resync"), "warc_truncated"
+
+    def _fault_row(self, location: str, offset: int, what: str) -> dict:
+        digest = hashlib.sha1(f"{location}:{offset}:{what}".encode()).hexdigest()
+        return {"id": f"fault:{digest}", "url": None, "source": f"{location}:{offset}"}
+
+    def _document(self, location: str, iterator, record) -> tuple[dict, Optional[str]]:
+        headers = record.rec_headers
+        stream = record.content_stream()
+        body = stream.read(self.config.max_record_bytes + 1)
+        too_large = len(body) > self.config.max_record_bytes
+        if too_large:
+            while stream.read(1 << 20):  # drain so the iterator can move on
+                pass
+        truncated = getattr(record.raw_stream, "limit", 0) > 0
+        row = {
+            "id": headers.get_header("WARC-Record-ID"),
+            "url": _clean_url(headers.get_header("WARC-Target-URI")),
+            "source": f"{location}:{iterator.get_record_offset()}",
+            "warc_date": headers.get_header("WARC-Date"),
+        }
+        if not row["id"]:
+            row["id"] = "sha1:" + hashlib.sha1(row["source"].encode()).hexdigest()
+        if truncated:
+            return row, "warc_truncated"
+        if too_large:
+            return row, "record_too_large"
+        if record.rec_type == "conversion":
+            ctype = headers.get_header("Content-Type") or "text/plain"
+            if ctype.split(";")[0].strip().lower() not in _TEXT_TYPES:
+                return row, "not_html"
+            row["text"] = decode_html(body, ctype)
+            return row, None
+        ctype = headers.get_header("Content-Type")
+        if ctype and ctype.lower().startswith("application/http"):
+            ctype = None  # a response without its HTTP header block: sniff the payload
+        if record.http_headers is not None:
+            status = record.http_headers.get_statuscode()
+            if status != "200":
+                return row, "not_http_200"
+            ctype = record.http_headers.get_header("Content-Type")
+        if not _is_html(ctype, body):
+            return row, "not_html"
+        row["html"] = decode_html(body, ctype)
+        return row, None

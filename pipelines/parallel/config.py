@@ -1,0 +1,55 @@
+"""Typed configuration of ``pipelines/curate_parallel.py``, read from YAML and checked before any work."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Optional
+
+from common.config_check import (
+    ConfigError,
+    build,
+    check_section_files,
+    read_yaml_mapping,
+)
+from operators.parallel.bitext_reader import BitextReaderConfig
+from operators.parallel.laser import LaserConfig
+from operators.parallel.pair_filters import PairFilterConfig
+
+DIRECTIONS = ("forward", "both")
+
+
+@dataclass
+class TemplateConfig:
+    # Seed of the per-pair template choice (Table 13: A-K).
+    seed: int = 0
+    # forward: one text per pair (src -> tgt); both: also the reverse direction, with its own draw.
+    directions: str = "forward"
+
+    def validate(self) -> None:
+        if self.directions not in DIRECTIONS:
+            raise ConfigError(f"directions: expected one of {', '.join(DIRECTIONS)}, got {self.directions!r}")
+
+
+@dataclass
+class ParallelConfig:
+    reader: BitextReaderConfig = field(default_factory=BitextReaderConfig)
+    pair_filter: PairFilterConfig = field(default_factory=PairFilterConfig)
+    laser: LaserConfig = field(default_factory=LaserConfig)
+    templates: TemplateConfig = field(default_factory=TemplateConfig)
+    # CPUs of an embedded local Ray (ignored on a cluster); None = all.
+    num_cpus: Optional[int] = None
+
+    def check_files(self) -> None:
+        check_section_files(self)
+
+
+def load_config(path: Optional[str], **overrides) -> ParallelConfig:
+    data = read_yaml_mapping("--config", path) if path else {}
+    reader = dict(data.get("reader") or {})
+    reader.update({k: v for k, v in overrides.items() if k in ("src", "tgt", "format") and v is not None})
+    data["reader"] = reader
+    if overrides.get("laser_dir") is not None:
+        data["laser"] = {**(data.get("laser") or {}), "model_dir": overrides["laser_dir"]}
+    config = build(ParallelConfig, data)
+    config.check_files()
+    return config

@@ -1,0 +1,34 @@
+"""Local record files given as ``--input``: JSONL / JSON lines (plain or compressed) and Parquet, as the SFT
+and preference pipelines take them. (Web inputs, remote ones included, are ``common.remote_files``.)"""
+
+from __future__ import annotations
+
+import glob
+import os
+from typing import List
+
+from common.compressed_files import COMPRESSIONS
+from common.config_check import ConfigError
+
+SUFFIXES = (".jsonl", ".json", ".parquet")
+
+
+def _is_input(path: str) -> bool:
+    return any(path.endswith(s + c) for s in SUFFIXES for c in ("",) + COMPRESSIONS if not (s == ".parquet" and c))
+
+
+def expand_record_files(inputs: List[str]) -> List[str]:
+    """Files, folders (searched recursively for record files) and globs, as absolute paths in the given
+    order without repeats; a spec that matches nothing is one error naming it."""
+    found: List[str] = []
+    for spec in inputs:
+        if os.path.isdir(spec):
+            matches = sorted(p for p in glob.glob(os.path.join(spec, "**", "*"), recursive=True) if _is_input(p))
+        elif os.path.isfile(spec):
+            matches = [spec]
+        else:
+            matches = sorted(p for p in glob.glob(spec) if os.path.isfile(p))
+        if not matches:
+            raise ConfigError(f"--input: nothing to read at {spec}")
+        found.extend(os.path.abspath(p) for p in matches)
+    return list(dict.fromkeys(found))

@@ -1,0 +1,28 @@
+"""Typed configuration of ``pipelines/curate_sft.py`` (``configs/sft.yaml``), checked before any work."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import List, Optional
+
+from common.config_check import build, read_yaml_mapping
+from operators.sft.cleaning import SftCleaningConfig
+from operators.sft.reader import SftReaderConfig
+from operators.sft.scoring import ScoreHook
+from pipelines.sft.dedup import SftDedupConfig
+
+
+@dataclass
+class SftConfig:
+    reader: SftReaderConfig = field(default_factory=SftReaderConfig)
+    cleaning: SftCleaningConfig = field(default_factory=SftCleaningConfig)
+    scoring: List[ScoreHook] = field(default_factory=list)
+    dedup: SftDedupConfig = field(default_factory=SftDedupConfig)
+    num_cpus: Optional[int] = None   # embedded Ray only; None = every CPU
+
+
+def load_sft_config(path: Optional[str]) -> SftConfig:
+    return build(SftConfig, read_yaml_mapping("--config", path) if path else {})
+
+
+__all__ = ["SftConfig", "load_sft_config"]

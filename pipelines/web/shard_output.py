@@ -1,0 +1,130 @@
+"""Per-language Parquet shards, written atomically per chunk of input files, with resumption.
+
+Layout of an output directory::
+
+    OUT/<lang>/<chunk>-<nnnn>.parquet      curated documents (id, url, source, warc_date, text, lang, lang_score)
+    OUT/_chunks/<chunk>/stats.json         that chunk's statistics
+    OUT/_chunks/<chunk>/_SUCCESS           written last: the chunk is complete
+    OUT/_chunks/plan.json                  the chunking of the inputs (a rerun must use the same)
+    OUT/stats.json                         all chunks merged
+    OUT/_tmp/<chunk>/...                   in-progress parts, renamed into place on commit
+
+Writers put parts under ``_tmp``; :func:`commit_chunk` renames them into ``OUT/<lang>/`` and then
+writes the chunk's stats and ``_SUCCESS``. A chunk interrupted anywhere before ``_SUCCESS`` is wiped
+(:func:`reset_chunk`) and redone by the next run, so files are never half-written or doubled.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import uuid
+from collections import Counter
+from dataclasses import dataclass
+from typing import Dict, List, Sequence
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from common.atomic_io import check_plan, publish, write_parquet, write_text
+from operators.stats import PipelineStats
+
+MANIFEST_SCHEMA = pa.schema([("lang", pa.string()), ("path", pa.string()), ("rows", pa.int64())])
+
+
+@dataclass(frozen=True)
+class Chunk:
+    index: int
+    files: tuple
+
+    @property
+    def name(self) -> str:
+        digest = hashlib.sha1("\n".join(self.files).encode()).hexdigest()[:10]
+        return f"chunk-{self.index:05d}-{digest}"
+
+
+def plan_chunks(locations: Sequence[str], chunk_files: int) -> List[Chunk]:
+    return [
+        Chunk(i // chunk_files, tuple(locations[i : i + chunk_files]))
+        for i in range(0, len(locations), chunk_files)
+    ]
+
+
+class ShardOutput:
+    def __init__(self, root: str) -> None:
+        self.root = os.path.abspath(root)
+
+    def chunk_dir(self, chunk: Chunk) -> str:
+        return os.path.join(self.root, "_chunks", chunk.name)
+
+    def tmp_dir(self, chunk: Chunk) -> str:
+        return os.path.join(self.root, "_tmp", chunk.name)
+
+    def is_done(self, chunk: Chunk) -> bool:
+        return os.path.exists(os.path.join(self.chunk_dir(chunk), "_SUCCESS"))
+
+    def check_plan(self, chunks: Sequence[Chunk]) -> None:
+        """Record the chunking; refuse to resume an output made with another one."""
+        plan = {"chunks": [{"name": c.name, "files": list(c.files)} for c in chunks]}
+        check_plan(os.path.join(self.root, "_chunks", "plan.json"), plan, self.root,
+                   "a run over other inputs or another chunk size")
+
+    def reset_chunk(self, chunk: Chunk) -> None:
+        """Remove every trace of an unfinished chunk."""
+        shutil.rmtree(self.tmp_dir(chunk), ignore_errors=True)
+        shutil.rmtree(self.chunk_dir(chunk), ignore_errors=True)
+        if os.path.isdir(self.root):
+            for lang in os.listdir(self.root):
+                lang_dir = os.path.join(self.root, lang)
+                if lang.startswith("_") or not os.path.isdir(lang_dir):
+                    continue
+                for name in os.listdir(lang_dir):
+                    if name.startswith(chunk.name + "-"):
+                        os.remove(os.path.join(lang_dir, name))
+
+    def commit_chunk(self, chunk: Chunk, manifest: pa.Table, stats: PipelineStats) -> None:
+        """Move the chunk's parts into place, then write its stats and _SUCCESS."""
+        kept: Counter = Counter()
+        numbers: Dict[str, int] = Counter()
+        rows = sorted(manifest.to_pylist(), key=lambda r: (r["lang"], r["path"]))
+        for row in rows:
+            lang_dir = os.path.join(self.root, row["lang"])
+            os.makedirs(lang_dir, exist_ok=True)
+            final = os.path.join(lang_dir, f"{chunk.name}-{numbers[row['lang']]:04d}.parquet")
+            numbers[row["lang"]] += 1
+            publish(row["path"], final)
+            kept[row["lang"]] += row["rows"]
+        stats.add_kept(kept)
+        os.makedirs(self.chunk_dir(chunk), exist_ok=True)
+        write_text(os.path.join(self.chunk_dir(chunk), "stats.json"), stats.to_json())
+        write_text(os.path.join(self.chunk_dir(chunk), "_SUCCESS"), "")
+        shutil.rmtree(self.tmp_dir(chunk), ignore_errors=True)
+
+    def chunk_stats(self, chunk: Chunk) -> PipelineStats:
+        with open(os.path.join(self.chunk_dir(chunk), "stats.json"), encoding="utf-8") as handle:
+            return PipelineStats.from_dict(json.load(handle))
+
+
+def write_parts(batch: pa.Table, tmp_dir: str) -> pa.Table:
+    """Write one part per language of ``batch`` under ``tmp_dir``; return the manifest rows."""
+    out = []
+    if batch.num_rows == 0:
+        return MANIFEST_SCHEMA.empty_table()
+    langs = batch.column("lang")
+    for lang in sorted(pc.unique(langs).to_pylist()):
+        part = batch.filter(pc.equal(langs, lang))
+        lang_dir = os.path.join(tmp_dir, lang)
+        os.makedirs(lang_dir, exist_ok=True)
+        path = os.path.join(lang_dir, f"{uuid.uuid4().hex}.parquet")
+        write_parquet(part, path)
+        out.append({"lang": lang, "path": path, "rows": part.num_rows})
+    return pa.Table.from_pylist(out, schema=MANIFEST_SCHEMA)
+
+
+def concat_manifests(manifests: Sequence[pa.Table]) -> pa.Table:
+    manifests = [m for m in manifests if m.num_rows]
+    if not manifests:
+        return MANIFEST_SCHEMA.empty_table()
+    return pa.concat_tables(manifests)

@@ -1,0 +1,93 @@
+"""curate_parallel.py end to end on NTREX-128 pairs in three formats: counts add up, duplicates are
+removed across files, templates are applied, and the output says whether LASER ran."""
+
+import gzip
+
+import pyarrow.parquet as pq
+import pytest
+
+from common.config_check import ConfigError
+from operators.parallel.translation_templates import TEMPLATES
+from pipelines.parallel.config import load_config
+from pipelines.parallel.curate import curate_parallel, main
+from tests.fixtures.shared_data import shared_path
+from tests.fixtures.tiny_laser import build_tiny_laser
+
+PAIRS = 200
+
+
+@pytest.fixture(scope="module")
+def corpora(tmp_path_factory):
+    folder = shared_path("ntrex128")
+    en = [line.rstrip("\n") for line in open(folder / "eng_Latn.txt", encoding="utf-8")][:PAIRS]
+    de = [line.rstrip("\n") for line in open(folder / "deu_Latn.txt", encoding="utf-8")][:PAIRS]
+    root = tmp_path_factory.mktemp("parallel")
+    (root / "news.en").write_text("\n".join(en[:100]) + "\n", encoding="utf-8")
+    (root / "news.de").write_text("\n".join(de[:100]) + "\n", encoding="utf-8")
+    # The TSV repeats the first 20 pairs of the Moses files: duplicates across files.
+    tsv = [f"{s}\t{t}" for s, t in zip(en[:20] + en[100:150], de[:20] + de[100:150])]
+    (root / "more.en-de.tsv.gz").write_bytes(gzip.compress("\n".join(tsv).encode()))
+    units = "".join(f'<tu><tuv xml:lang="en"><seg>{s}</seg></tuv><tuv xml:lang="de"><seg>{t}</seg></tuv></tu>'
+                    for s, t in zip(en[150:], de[150:]) if "<" not in s + t and "&" not in s + t)
+    (root / "rest.tmx").write_text(f'<?xml version="1.0"?><tmx><body>{units}</body></tmx>', encoding="utf-8")
+    return root, [str(root / "news"), str(root / "more.en-de.tsv.gz"), str(root / "rest.tmx")], en + de
+
+
+def rows_of(output):
+    return [r for p in sorted(output.glob("en-de/*.parquet")) for r in pq.read_table(p).to_pylist()]
+
+
+def check(stats, output, laser_used):
+    for op in stats.operators:
+        assert op.docs_in - op.docs_out == sum(op.dropped.values())
+    names = [op.name for op in stats.operators]
+    assert names == ["bitext_reader", "pair_filter"] + (["laser"] if laser_used else []) + ["pair_dedup"]
+    rows = rows_of(output)
+    assert len(rows) == stats.kept_per_language["en-de"] > 0
+    assert {r["template_id"] for r in rows} <= set(TEMPLATES)
+    metadata = pq.read_table(next(output.glob("en-de/*.parquet"))).schema.metadata[b"curation.laser"].decode()
+    assert metadata.startswith("LASER margin") if laser_used else metadata.startswith("not applied")
+    assert stats.details["parallel"]["laser"] == metadata
+    return rows
+
+
+def test_heuristics_only_in_process_and_on_ray_give_the_same_output(corpora, ray_local, tmp_path):
+    root, inputs, _ = corpora
+    config = load_config(None, src="en", tgt="de")
+    local = curate_parallel(config, inputs, str(tmp_path / "local"), in_process=True)
+    on_ray = curate_parallel(config, inputs, str(tmp_path / "ray"))
+    assert local.to_dict() == on_ray.to_dict()
+    rows = check(local, tmp_path / "local", laser_used=False)
+    # The TSV repeats 20 pairs of the Moses files (a few fail the filters first).
+    assert local.operator("pair_dedup").dropped["dup:pair"] >= 18
+    assert rows == rows_of(tmp_path / "ray")
+    first = rows[0]
+    assert first["src_text"] in first["text"] and first["tgt_text"] in first["text"]
+    assert "English" in first["text"] or "German" in first["text"]
+
+
+def test_laser_path_and_both_directions(corpora, tmp_path):
+    root, inputs, sentences = corpora
+    laser = build_tiny_laser(str(tmp_path / "laser"), sentences)
+    config_file = tmp_path / "parallel.yaml"
+    config_file.write_text("laser:\n  batch_size: 40\n  min_margin: 1.0\ntemplates:\n  directions: both\n  seed: 3\n")
+    config = load_config(str(config_file), src="en", tgt="de", laser_dir=laser)
+    stats = curate_parallel(config, inputs, str(tmp_path / "out"), in_process=True)
+    rows = check(stats, tmp_path / "out", laser_used=True)
+    assert {(r["src_lang"], r["tgt_lang"]) for r in rows} == {("en", "de"), ("de", "en")}
+    assert all(r["laser_margin"] is None or r["laser_margin"] >= 1.0 for r in rows)
+
+
+def test_bad_inputs_fail_before_any_work(corpora, tmp_path, capsys):
+    root, inputs, _ = corpora
+    assert main(["--input", str(root / "absent.tsv"), "--src", "en", "--tgt", "de", "--output", str(tmp_path),
+                 "--in-process"]) == 2
+    assert "file not found" in capsys.readouterr().err
+    with pytest.raises(ConfigError, match="laser.model_dir"):
+        load_config(None, src="en", tgt="de", laser_dir=str(tmp_path))
+
+
+def test_documented_config_is_the_default():
+    from tests.fixtures.shared_data import REPO_ROOT as ROOT
+
+    assert load_config(str(ROOT / "configs" / "parallel.yaml"), src="en", tgt="de") == load_config(None, src="en", tgt="de")

@@ -1,0 +1,114 @@
+"""How a launcher script becomes one process per device: under torchrun, the deepspeed launcher or
+srun it already is one (they set LOCAL_RANK and WORLD_SIZE); otherwise it replaces itself with torchrun
+(``--nproc-per-node N``), or runs as a world of one."""
+
+from __future__ import annotations
+
+import argparse
+import ctypes
+import os
+import signal
+import sys
+from typing import IO, Callable, List, Optional
+
+EXIT_STOPPED = 75  # EX_TEMPFAIL: stopped by SIGTERM with a checkpoint; rerun to resume
+LAUNCHER_PID = "MARCO_LAUNCHER_PID"  # set for the workers of a torchrun this module started
+PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+_held_locks: List[IO[str]] = []  # run-directory locks, held until the process exits
+
+
+def add_process_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--nproc-per-node", type=int, default=1,
+                        help="training: start this many processes on this machine under torchrun")
+    # The deepspeed launcher passes --local_rank to every process (LOCAL_RANK is in the environment too).
+    parser.add_argument("--local_rank", "--local-rank", type=int, help=argparse.SUPPRESS)
+
+
+def under_launcher() -> bool:
+    """torchrun, the deepspeed launcher and Slurm's srun all set these per process."""
+    return "LOCAL_RANK" in os.environ and "WORLD_SIZE" in os.environ
+
+
+def world_size(nproc_per_node: int) -> int:
+    return int(os.environ["WORLD_SIZE"]) if under_launcher() else nproc_per_node
+
+
+def exec_torchrun(script: str, nproc: int, argv: List[str]) -> None:
+    """Replaces this process with torchrun running ``script`` in ``nproc`` processes, so signals sent to
+    this process id (a scheduler's SIGTERM) reach torchrun, which passes them to the workers."""
+    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc-per-node={nproc}", script,
+               *without_nproc(argv)]
+    os.environ[LAUNCHER_PID] = str(os.getpid())  # execv keeps the process id: torchrun will have this one
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execv(sys.executable, command)
+
+
+def become_world_of_one() -> None:
+    os.environ.update({"LOCAL_RANK": "0", "RANK": "0", "WORLD_SIZE": "1", "MASTER_ADDR": "127.0.0.1",
+                       "MASTER_PORT": os.environ.get("MASTER_PORT", "29511")})
+
+
+def is_complete(run_dir: str, latest: Optional[dict], steps: int) -> bool:
+    """The run's last step is checkpointed and its weights exported: nothing left to do."""
+    from training.engine.run_layout import export_record
+
+    return latest is not None and latest["step"] >= steps and export_record(run_dir) is not None
+
+
+def trains_here(nproc_per_node: int) -> bool:
+    """This process runs training itself (a launcher's worker, or a world of one), rather than
+    replacing itself with torchrun."""
+    return under_launcher() or nproc_per_node <= 1
+
+
+def hold_run_dir(run_dir: str, nproc_per_node: int) -> None:
+    """Rank 0 of the run locks ``run_dir`` until it exits, before it reads any checkpoint there
+    (training/engine/run_lock.py); raises RunDirectoryBusy when another run holds it."""
+    from training.engine.run_lock import acquire_run_lock
+
+    if trains_here(nproc_per_node) and os.environ.get("RANK", "0") == "0":
+        _held_locks.append(acquire_run_lock(run_dir))
+
+
+def stop_with_launcher() -> None:
+    """Workers of a torchrun started by ``exec_torchrun`` get SIGTERM when torchrun dies, even by SIGKILL
+    (torchrun starts each worker in its own session, so a kill of its process group misses them): they save
+    a checkpoint at the end of the step and exit instead of training on as orphans."""
+    parent = os.environ.get(LAUNCHER_PID)
+    if parent is None or not sys.platform.startswith("linux"):
+        return
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(PR_SET_PDEATHSIG, int(signal.SIGTERM), 0, 0, 0) != 0:
+        return
+    if os.getppid() != int(parent):  # torchrun died before the request took effect
+        os.kill(os.getpid(), signal.SIGTERM)
+
+
+def start_training(script: str, nproc_per_node: int, argv: List[str], train: Callable[[], str]) -> int:
+    """Runs ``train`` in every process (starting torchrun first when asked); 0 when it finished,
+    EXIT_STOPPED when it stopped on SIGTERM with a checkpoint."""
+    if not trains_here(nproc_per_node):
+        exec_torchrun(script, nproc_per_node, argv)
+    if under_launcher():
+        stop_with_launcher()
+    else:
+        become_world_of_one()
+    return 0 if train() == "finished" else EXIT_STOPPED
+
+
+def without_nproc(argv: List[str]) -> List[str]:
+    out, skip = [], False
+    for item in argv:
+        if skip:
+            skip = False
+        elif item == "--nproc-per-node":
+            skip = True
+        elif not item.startswith("--nproc-per-node="):
+            out.append(item)
+    return out
+
+
+__all__ = ["add_process_arguments", "under_launcher", "world_size", "exec_torchrun", "become_world_of_one",
+           "without_nproc", "is_complete", "trains_here", "hold_run_dir", "stop_with_launcher", "start_training",
+           "EXIT_STOPPED"]
