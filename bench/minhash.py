@@ -208,11 +208,7 @@ def write_band_rows(sigs: np.ndarray, work: str, partitions: int, files: int) ->
 def cluster_child(work: str, partitions: int) -> int:
     """The bucket, components and cluster stages, in-process, as the pipeline runs them."""
     from pipelines.global_dedup.connected_components import connected_components
-    from pipelines.global_dedup.minhash_dedup import (
-        PartitionItem,
-        bucket_task,
-        cluster_task,
-    )
+    from pipelines.global_dedup.minhash_dedup import PartitionItem, bucket_task, cluster_task
 
     started = time.perf_counter()
     edges = sum(bucket_task(PartitionItem(p, partitions, work)).edges for p in range(partitions))

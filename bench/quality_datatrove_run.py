@@ -45,10 +45,7 @@ from datatrove.pipeline.filters import (
     GopherQualityFilter,
     GopherRepetitionFilter,
 )
-from datatrove.utils.word_tokenizers import (
-    load_tokenizer_assignments,
-    load_word_tokenizer,
-)
+from datatrove.utils.word_tokenizers import load_tokenizer_assignments, load_word_tokenizer
 
 ENGLISH = "eng_Latn"
 # datatrove's table names Chinese script "Hani"; FLORES distinguishes simplified and traditional.

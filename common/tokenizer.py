@@ -41,14 +41,7 @@ def packaged_qwen2_json() -> str:
 
 
 def _bpe_from_vocab(folder: str):
-    from tokenizers import (
-        Regex,
-        Tokenizer,
-        decoders,
-        models,
-        normalizers,
-        pre_tokenizers,
-    )
+    from tokenizers import Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers
 
     tokenizer = Tokenizer(models.BPE.from_file(os.path.join(folder, "vocab.json"), os.path.join(folder, "merges.txt")))
     tokenizer.normalizer = normalizers.NFC()

@@ -35,13 +35,7 @@ from typing import Iterator, Optional, Tuple
 
 import pyarrow as pa
 
-from common.compressed_files import (
-    COMPRESSIONS,
-    decode_utf8,
-    decompressed_lines,
-    open_decompressed,
-    strip_compression,
-)
+from common.compressed_files import COMPRESSIONS, decode_utf8, decompressed_lines, open_decompressed, strip_compression
 from common.config_check import ConfigError
 from operators.base import Outcome, OutcomeBatcher, Source
 

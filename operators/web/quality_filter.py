@@ -27,18 +27,8 @@ from common.config_check import ConfigError, read_yaml_mapping
 from common.model_cache import cached
 from operators.base import Operator, Outcome
 from operators.resources import resource_path
-from operators.web.quality_signals import (
-    SIGNALS,
-    Blocklist,
-    LanguageLists,
-    compute_signals,
-)
-from operators.web.quality_thresholds import (
-    Thresholds,
-    check_thresholds,
-    failing_rule,
-    resolve,
-)
+from operators.web.quality_signals import SIGNALS, Blocklist, LanguageLists, compute_signals
+from operators.web.quality_thresholds import Thresholds, check_thresholds, failing_rule, resolve
 
 DEFAULT_THRESHOLDS_FILE = resource_path("quality", "thresholds.yaml")
 DEFAULT_STOP_WORDS_DIR = resource_path("quality", "stop_words")

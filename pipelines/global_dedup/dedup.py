@@ -26,18 +26,8 @@ from common.config_check import ConfigError, build, read_yaml_mapping
 from operators.dedup.minhash import MinHashConfig
 from operators.stats import PipelineStats
 from pipelines.global_dedup import minhash_dedup, substring_dedup
-from pipelines.global_dedup.minhash_dedup import (
-    MinHashOutcome,
-    MinHashRun,
-    default_partitions,
-    run_minhash,
-)
-from pipelines.global_dedup.substring_dedup import (
-    SubstringConfig,
-    SubstringOutcome,
-    SubstringRun,
-    run_substring,
-)
+from pipelines.global_dedup.minhash_dedup import MinHashOutcome, MinHashRun, default_partitions, run_minhash
+from pipelines.global_dedup.substring_dedup import SubstringConfig, SubstringOutcome, SubstringRun, run_substring
 from pipelines.runtime.cli import add_ray_arguments, run_pipeline
 from pipelines.runtime.ray_session import init_ray
 from pipelines.runtime.ray_stats import publish_stats

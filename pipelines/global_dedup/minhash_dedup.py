@@ -43,12 +43,7 @@ from pipelines.global_dedup.connected_components import (
     read_partition,
     write_undirected,
 )
-from pipelines.runtime.shard_files import (
-    ShardTask,
-    StageFiles,
-    load_arrays,
-    write_shard,
-)
+from pipelines.runtime.shard_files import ShardTask, StageFiles, load_arrays, write_shard
 from pipelines.runtime.task_map import run_stage
 
 REASON = "dup:minhash"

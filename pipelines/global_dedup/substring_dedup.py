@@ -36,12 +36,7 @@ import pyarrow.parquet as pq
 from common.atomic_io import save_npz
 from common.config_check import ConfigError
 from common.tokenizer import load_tokenizer, tokenizer_source
-from operators.dedup.exact_substrings import (
-    character_ranges,
-    duplicated_token_mask,
-    remove_ranges,
-    token_runs,
-)
+from operators.dedup.exact_substrings import character_ranges, duplicated_token_mask, remove_ranges, token_runs
 from pipelines.runtime.shard_files import ShardTask, StageFiles, write_shard
 from pipelines.runtime.task_map import run_stage
 

@@ -25,12 +25,7 @@ ROOT = Path(__file__).resolve().parents[2]  # the checkout: pipelines/mixture/ -
 
 from common.atomic_io import write_json, write_text
 from common.config_check import ConfigError, build, read_yaml_mapping
-from pipelines.mixture.plan import (
-    MixtureConfig,
-    MixturePlan,
-    plan_stage,
-    utilization_table,
-)
+from pipelines.mixture.plan import MixtureConfig, MixturePlan, plan_stage, utilization_table
 
 DEFAULT_CONFIG = ROOT / "configs" / "mixture.yaml"
 

@@ -5,12 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Optional
 
-from common.config_check import (
-    ConfigError,
-    build,
-    check_section_files,
-    read_yaml_mapping,
-)
+from common.config_check import ConfigError, build, check_section_files, read_yaml_mapping
 from operators.parallel.bitext_reader import BitextReaderConfig
 from operators.parallel.laser import LaserConfig
 from operators.parallel.pair_filters import PairFilterConfig

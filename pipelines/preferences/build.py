@@ -37,12 +37,7 @@ from common.atomic_io import atomic_write, finish_run
 from common.config_check import ConfigError
 from operators.sft.reader import read_records
 from operators.stats import PipelineStats
-from pipelines.preferences.generation import (
-    Endpoint,
-    GenerationSettings,
-    generate_pair,
-    prompt_messages,
-)
+from pipelines.preferences.generation import Endpoint, GenerationSettings, generate_pair, prompt_messages
 from pipelines.runtime.local_inputs import expand_record_files
 
 REASONS = ("format:unknown", "pref:tie", "pref:identical", "pref:empty", "pref:duplicate")

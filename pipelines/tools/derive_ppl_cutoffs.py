@@ -29,11 +29,7 @@ from typing import Dict, List
 import numpy as np
 import yaml
 
-from operators.web.perplexity import (
-    CUTOFFS_FILE,
-    available_languages,
-    load_language_model,
-)
+from operators.web.perplexity import CUTOFFS_FILE, available_languages, load_language_model
 from pipelines.tools.derive_thresholds import read_documents
 
 HEAD_PERCENTILE, TAIL_PERCENTILE = 30, 60

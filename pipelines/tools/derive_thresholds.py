@@ -40,14 +40,7 @@ from operators.web.quality_filter import (
     signal_column,
 )
 from operators.web.quality_signals import SIGNALS
-from operators.web.quality_thresholds import (
-    FENCE,
-    HIGH_PERCENTILE,
-    LOW_PERCENTILE,
-    RULES,
-    default_thresholds,
-    derive,
-)
+from operators.web.quality_thresholds import FENCE, HIGH_PERCENTILE, LOW_PERCENTILE, RULES, default_thresholds, derive
 
 
 def _sample_key(doc_id: str) -> str:

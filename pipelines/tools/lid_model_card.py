@@ -6,11 +6,7 @@ import collections
 import os
 from typing import Dict, List
 
-from operators.web.lid_disambiguation import (
-    LanguagePairDisambiguator,
-    MarkerRulePair,
-    NaiveBayesPair,
-)
+from operators.web.lid_disambiguation import LanguagePairDisambiguator, MarkerRulePair, NaiveBayesPair
 from pipelines.tools import lid_training_settings as settings
 
 

@@ -9,12 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Optional
 
-from common.config_check import (
-    ConfigError,
-    build,
-    check_section_files,
-    read_yaml_mapping,
-)
+from common.config_check import ConfigError, build, check_section_files, read_yaml_mapping
 from operators.web.extract import ExtractConfig
 from operators.web.langid import LanguageIdConfig
 from operators.web.perplexity import PerplexityConfig

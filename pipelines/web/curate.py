@@ -30,13 +30,7 @@ from pipelines.runtime.cli import add_ray_arguments, run_pipeline
 from pipelines.runtime.executor import InProcessExecutor, RayDataExecutor, StepList
 from pipelines.runtime.ray_session import init_ray
 from pipelines.web.config import CurateConfig, load_config
-from pipelines.web.shard_output import (
-    Chunk,
-    ShardOutput,
-    concat_manifests,
-    plan_chunks,
-    write_parts,
-)
+from pipelines.web.shard_output import Chunk, ShardOutput, concat_manifests, plan_chunks, write_parts
 from pipelines.web.steps import PIPELINE_NAME, web_steps
 
 log = logging.getLogger("curate_cc")

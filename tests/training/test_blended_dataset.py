@@ -12,13 +12,7 @@ from pipelines.mixture.build import build_mixture
 from pipelines.mixture.tokenize_shards import tokenize_shards
 from pipelines.tools.reference_documents import documents
 from tests.fixtures.shared_data import shared_path
-from training.data.blended_dataset import (
-    BlendedDataset,
-    BlendSource,
-    cache_key,
-    greedy_blend,
-    sources_from_blend,
-)
+from training.data.blended_dataset import BlendedDataset, BlendSource, cache_key, greedy_blend, sources_from_blend
 from training.data.megatron_index import IndexedShard
 
 SEQ = 64

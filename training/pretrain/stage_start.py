@@ -16,12 +16,7 @@ from dataclasses import dataclass
 from typing import Optional
 
 from common.config_check import ConfigError
-from training.engine.run_layout import (
-    checkpoints_dir,
-    export_record,
-    final_dir,
-    latest_checkpoint,
-)
+from training.engine.run_layout import checkpoints_dir, export_record, final_dir, latest_checkpoint
 from training.pretrain.training_config import PretrainConfig
 
 

@@ -9,12 +9,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from common.tokenizer import load_tokenizer
-from operators.dedup.exact_substrings import (
-    character_ranges,
-    duplicated_token_mask,
-    remove_ranges,
-    token_runs,
-)
+from operators.dedup.exact_substrings import character_ranges, duplicated_token_mask, remove_ranges, token_runs
 from pipelines.global_dedup.dedup import DedupConfig, dedup
 from pipelines.global_dedup.substring_dedup import REMOVED_COLUMN
 from pipelines.tools.reference_documents import documents

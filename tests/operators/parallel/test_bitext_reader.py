@@ -9,11 +9,7 @@ import pytest
 import zstandard
 
 from common.config_check import ConfigError, build
-from operators.parallel.bitext_reader import (
-    BitextReader,
-    BitextReaderConfig,
-    detect_format,
-)
+from operators.parallel.bitext_reader import BitextReader, BitextReaderConfig, detect_format
 from operators.runner import SourceRunner
 from operators.stats import PipelineStats
 

@@ -3,12 +3,7 @@
 from collections import Counter
 
 from common.languages import TARGET_LANGUAGES
-from operators.parallel.translation_templates import (
-    LANGUAGE_NAMES,
-    TEMPLATES,
-    choose_template,
-    render,
-)
+from operators.parallel.translation_templates import LANGUAGE_NAMES, TEMPLATES, choose_template, render
 
 SOURCE = "The cat sleeps."
 TARGET = "Die Katze schläft."

@@ -15,11 +15,7 @@ from typing import Dict, List, Tuple
 import pytest
 
 from common.languages import FLORES_CODES, TARGET_LANGUAGES
-from operators.web.langid import (
-    DEFAULT_DISAMBIGUATION,
-    LanguageIdentifier,
-    packaged_lid176_path,
-)
+from operators.web.langid import DEFAULT_DISAMBIGUATION, LanguageIdentifier, packaged_lid176_path
 from tests.fixtures.shared_data import SHARED_DATA
 
 MIN_MACRO = 0.97

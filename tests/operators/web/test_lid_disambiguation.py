@@ -14,12 +14,7 @@ from pathlib import Path
 import pytest
 
 from operators.web.langid import DEFAULT_DISAMBIGUATION
-from operators.web.lid_disambiguation import (
-    LanguagePairDisambiguator,
-    MarkerRulePair,
-    NaiveBayesPair,
-    ScriptRulePair,
-)
+from operators.web.lid_disambiguation import LanguagePairDisambiguator, MarkerRulePair, NaiveBayesPair, ScriptRulePair
 from tests.fixtures.shared_data import REPO_ROOT, SHARED_DATA
 
 REPO = REPO_ROOT

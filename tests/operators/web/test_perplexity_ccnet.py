@@ -12,12 +12,7 @@ import pyarrow as pa
 import pytest
 
 from common.lm_text import normalize
-from operators.web.perplexity import (
-    LanguageModel,
-    PerplexityConfig,
-    PerplexityFilter,
-    load_language_model,
-)
+from operators.web.perplexity import LanguageModel, PerplexityConfig, PerplexityFilter, load_language_model
 from pipelines.tools.train_kenlm import kenlm_tool
 from tests.fixtures.shared_data import shared_path
 

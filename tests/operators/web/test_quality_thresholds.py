@@ -5,11 +5,7 @@ import pytest
 import yaml
 
 from common.config_check import ConfigError
-from operators.web.quality_filter import (
-    QualityConfig,
-    QualityFilter,
-    load_thresholds_file,
-)
+from operators.web.quality_filter import QualityConfig, QualityFilter, load_thresholds_file
 from operators.web.quality_thresholds import RULES_BY_KEY, derive, resolve
 from pipelines.tools.derive_thresholds import main as derive_main
 from pipelines.web.config import load_config

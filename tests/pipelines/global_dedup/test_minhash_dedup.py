@@ -18,11 +18,7 @@ import pytest
 from common.languages import TARGET_LANGUAGES
 from operators.dedup.minhash import shingles
 from pipelines.global_dedup.dedup import DedupConfig, dedup
-from pipelines.global_dedup.minhash_dedup import (
-    CLUSTER_SIZE_COLUMN,
-    ROW_BITS,
-    cluster_map,
-)
+from pipelines.global_dedup.minhash_dedup import CLUSTER_SIZE_COLUMN, ROW_BITS, cluster_map
 from pipelines.runtime.shard_files import list_inputs
 from tests.fixtures.curated_output import documents_by_language, read_stats
 from tests.fixtures.planted_duplicates import jaccard, planted_corpus

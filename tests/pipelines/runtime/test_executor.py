@@ -8,13 +8,7 @@ import pytest
 from operators.stats import PipelineStats
 from operators.web.url_filter import UrlFilter, UrlFilterConfig
 from operators.web.warc_reader import WarcReader, WarcReaderConfig
-from pipelines.runtime.executor import (
-    InProcessExecutor,
-    RayDataExecutor,
-    Step,
-    StepList,
-    regroup,
-)
+from pipelines.runtime.executor import InProcessExecutor, RayDataExecutor, Step, StepList, regroup
 from tests.fixtures.shared_data import shared_path
 
 

@@ -6,11 +6,7 @@ import pytest
 
 from pipelines.web.config import load_config
 from pipelines.web.curate import curate
-from tests.fixtures.curated_output import (
-    assert_invariant,
-    documents_by_language,
-    read_stats,
-)
+from tests.fixtures.curated_output import assert_invariant, documents_by_language, read_stats
 from tests.fixtures.shared_data import shared_path
 
 pytestmark = pytest.mark.slow

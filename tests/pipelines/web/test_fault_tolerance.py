@@ -21,11 +21,7 @@ import pytest
 
 from pipelines.web.config import load_config
 from pipelines.web.curate import curate
-from tests.fixtures.curated_output import (
-    assert_invariant,
-    documents_by_language,
-    read_stats,
-)
+from tests.fixtures.curated_output import assert_invariant, documents_by_language, read_stats
 from tests.fixtures.local_ray_cluster import LocalRayCluster, _pids_using
 from tests.fixtures.process_tree import children
 from tests.fixtures.shared_data import REPO_ROOT as ROOT
