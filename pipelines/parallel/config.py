@@ -34,9 +34,6 @@ class ParallelConfig:
     # CPUs of an embedded local Ray (ignored on a cluster); None = all.
     num_cpus: Optional[int] = None
 
-    def check_files(self) -> None:
-        check_section_files(self)
-
 
 def load_config(path: Optional[str], **overrides) -> ParallelConfig:
     data = read_yaml_mapping("--config", path) if path else {}
@@ -46,5 +43,5 @@ def load_config(path: Optional[str], **overrides) -> ParallelConfig:
     if overrides.get("laser_dir") is not None:
         data["laser"] = {**(data.get("laser") or {}), "model_dir": overrides["laser_dir"]}
     config = build(ParallelConfig, data)
-    config.check_files()
+    check_section_files(config)  # every model and list the steps will load exists, before any work
     return config

@@ -59,12 +59,9 @@ class CurateConfig:
     output: OutputConfig = field(default_factory=OutputConfig)
     ray: RayConfig = field(default_factory=RayConfig)
 
-    def check_files(self) -> None:
-        check_section_files(self)
-
 
 def load_config(path: Optional[str]) -> CurateConfig:
     data = read_yaml_mapping("--config", path) if path else {}
     config = build(CurateConfig, data)
-    config.check_files()
+    check_section_files(config)  # every model and list the steps will load exists, before any work
     return config
