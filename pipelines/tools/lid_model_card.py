@@ -78,7 +78,7 @@ def write_card(path: str, model_path: str, model: LanguagePairDisambiguator, row
         "The NB sums are over-confident (the n-grams of a word are correlated with each other and "
         "with the word), so P(first | pair) = σ(a·W + a′·G + b·L + c), where W and G are the summed "
         "word and n-gram log-ratios of the text and L = log(p_first/p_second) from lid.176; a, a′, b, "
-        f"c are fitted by logistic regression (settings.L2 {settings.L2}) on {settings.FOLDS}-fold out-of-fold W, G of the "
+        f"c are fitted by logistic regression (L2 {settings.L2}) on {settings.FOLDS}-fold out-of-fold W, G of the "
         "training sentences whose lid.176 top label is in the pair (the only ones the model sees at "
         f"runtime). A pair label missing from lid.176's top-{settings.TOP_K} counts as min({settings.LID_FLOOR}, last "
         "candidate's probability). The settings (n-gram range, α, minimum count, feature budget, "
