@@ -7,6 +7,7 @@ from __future__ import annotations
 import ast
 import json
 import os
+import shutil
 import subprocess
 import sys
 import venv
@@ -102,9 +103,13 @@ def test_command_help_from_another_directory(script, tmp_path):
 
 def _fresh_venv_with_wheel(tmp_path: Path) -> Path:
     """A new venv with the project's wheel installed, and this venv's third-party packages visible to it."""
+    # Built from a copy of the sources, so that no build folder of the checkout (stale files included) is used.
+    source = tmp_path / "source"
+    shutil.copytree(REPO_ROOT, source, ignore=shutil.ignore_patterns(
+        ".git", ".venv*", "build", "*.egg-info", "__pycache__", ".pytest_cache", ".ruff_cache", "tests", "bench"))
     wheels = tmp_path / "wheels"
     build = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
-                            "-w", str(wheels), str(REPO_ROOT)], capture_output=True, text=True, timeout=600)
+                            "-w", str(wheels), str(source)], capture_output=True, text=True, timeout=600)
     assert build.returncode == 0, build.stderr[-3000:]
     (wheel,) = wheels.glob("marco_curation-*.whl")
     env_dir = tmp_path / "fresh-venv"

@@ -28,6 +28,7 @@ from typing import Iterator, List, Optional, Sequence
 
 import numpy as np
 
+from common.atomic_io import save_npy
 from training.data.megatron_index import IndexedShard
 
 log = logging.getLogger(__name__)
@@ -128,11 +129,8 @@ class BlendedDataset:
                 return tuple(np.load(p) for p in paths)
         arrays = greedy_blend([s.weight for s in self.sources], self.num_samples)
         if cache_dir:
-            os.makedirs(folder, exist_ok=True)
             for path, array in zip(paths, arrays):
-                tmp = f"{path}.{os.getpid()}.tmp.npy"
-                np.save(tmp, array)
-                os.replace(tmp, path)
+                save_npy(path, array)
         return arrays
 
     def __len__(self) -> int:

@@ -32,6 +32,8 @@ from typing import List, Sequence
 
 import numpy as np
 
+from common.atomic_io import publish
+
 MAGIC = b"MMIDIDX\x00\x00"
 VERSION = 1
 DTYPE_CODES = {np.dtype(np.uint8): 1, np.dtype(np.int8): 2, np.dtype(np.int16): 3, np.dtype(np.int32): 4,
@@ -72,8 +74,9 @@ class IndexedShardWriter:
             idx.write(lengths.tobytes(order="C"))
             idx.write(pointers.tobytes(order="C"))
             idx.write(np.arange(len(lengths) + 1, dtype=np.int64).tobytes(order="C"))
-        os.replace(self.prefix + ".bin.inprogress", self.prefix + ".bin")
-        os.replace(self.prefix + ".idx.inprogress", self.prefix + ".idx")
+        # The .idx last: a shard whose .idx exists is complete.
+        publish(self.prefix + ".bin.inprogress", self.prefix + ".bin")
+        publish(self.prefix + ".idx.inprogress", self.prefix + ".idx")
 
     def abort(self) -> None:
         self._bin.close()

@@ -22,6 +22,7 @@ import numpy as np
 import torch
 import torch.distributed as dist
 
+from common.atomic_io import save_npy
 from common.tokenizer import load_tokenizer
 from training.dpo.loss import dpo_loss, sequence_logps
 from training.dpo.pairs import Pair, cached_pairs
@@ -104,9 +105,7 @@ def reference_logps(engine, pairs, pad_id: int, micro: int, run_dir: str) -> np.
         owned = list(range(r, len(pairs), world))
         result[owned] = gathered[r][:len(owned)].cpu().numpy()
     if rank == 0:
-        os.makedirs(run_dir, exist_ok=True)
-        np.save(path + ".tmp.npy", result)
-        os.replace(path + ".tmp.npy", path)
+        save_npy(path, result)
     dist.barrier()
     return result
 

@@ -18,7 +18,6 @@ Hugging Face export, in the run folder's layout (``run_layout.py``).
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import random
 import shutil
@@ -28,18 +27,12 @@ import numpy as np
 import torch
 import torch.distributed as dist
 
+from common.atomic_io import write_json
 from training.engine.run_layout import EXPORT_RECORD, LATEST, checkpoints_dir, final_dir
 
 
 def tag_for(step: int) -> str:
     return f"step-{step:08d}"
-
-
-def _write_json_atomically(path: str, record: dict) -> None:
-    tmp = f"{path}.tmp"
-    with open(tmp, "w", encoding="utf-8") as handle:
-        json.dump(record, handle, indent=1)
-    os.replace(tmp, path)
 
 
 def rng_state() -> dict:
@@ -63,7 +56,7 @@ def save(engine, run_dir: str, step: int, client_state: Dict[str, int], keep: in
     torch.save(rng_state(), os.path.join(folder, tag, f"rng-rank{rank:05d}.pt"))
     dist.barrier()
     if rank == 0:
-        _write_json_atomically(os.path.join(folder, LATEST), {"tag": tag, "step": step, **client_state})
+        write_json(os.path.join(folder, LATEST), {"tag": tag, "step": step, **client_state})
         if keep:
             tags = sorted(name for name in os.listdir(folder) if name.startswith("step-"))
             for old in tags[:-keep]:
@@ -119,7 +112,7 @@ def export_final(engine, model, run_dir: str, record: dict) -> Optional[str]:
         os.makedirs(folder)
         digest = weights_digest(state_dict)
         model.save_pretrained(folder, state_dict=state_dict, safe_serialization=True)
-        _write_json_atomically(os.path.join(folder, EXPORT_RECORD), {**record, "weights_sha256": digest})
+        write_json(os.path.join(folder, EXPORT_RECORD), {**record, "weights_sha256": digest})
     dist.barrier()
     return digest
 

@@ -25,6 +25,7 @@ from typing import Dict, List
 
 import numpy as np
 
+from common.atomic_io import publish
 from training.sft.chat_template import ChatML, ChatMLFormatError
 from training.sft.packing import TokenizedExample, best_fit_decreasing, pack_row
 
@@ -43,7 +44,7 @@ def install_folder(tmp: str, folder: str) -> None:
     """Renames a finished cache folder into place; when another process installed the same cache
     first, keeps theirs (the content is the same: the key says so)."""
     try:
-        os.replace(tmp, folder)
+        publish(tmp, folder)
     except OSError:
         if not os.path.isdir(folder):
             raise
