@@ -173,7 +173,7 @@ def find_task(item: FindItem) -> FindResult:
 
 @dataclass
 class FilterItem(ShardTask):
-    min_doc_tokens: int = 50
+    min_doc_tokens: int
 
 
 @dataclass

@@ -42,7 +42,7 @@ def parallel_steps(config: ParallelConfig) -> StepList:
     steps = [Step(PairFilter(config.pair_filter))]
     if config.laser.enabled:
         steps.append(Step(LaserScorer(config.laser), batch_rows=LASER_CHUNK_BATCHES * config.laser.batch_size))
-    return StepList(BitextReader(config.reader), tuple(steps))
+    return StepList.of(BitextReader(config.reader), *steps)
 
 
 def laser_note(config: ParallelConfig) -> str:

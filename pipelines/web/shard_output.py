@@ -90,14 +90,11 @@ class ShardOutput:
         numbers: Dict[str, int] = Counter()
         rows = sorted(manifest.to_pylist(), key=lambda r: (r["lang"], r["path"]))
         for row in rows:
-            lang_dir = os.path.join(self.root, row["lang"])
-            os.makedirs(lang_dir, exist_ok=True)
-            final = os.path.join(lang_dir, f"{chunk.name}-{numbers[row['lang']]:04d}.parquet")
+            final = os.path.join(self.root, row["lang"], f"{chunk.name}-{numbers[row['lang']]:04d}.parquet")
             numbers[row["lang"]] += 1
             publish(row["path"], final)
             kept[row["lang"]] += row["rows"]
         stats.add_kept(kept)
-        os.makedirs(self.chunk_dir(chunk), exist_ok=True)
         write_text(os.path.join(self.chunk_dir(chunk), "stats.json"), stats.to_json())
         write_text(os.path.join(self.chunk_dir(chunk), "_SUCCESS"), "")
         shutil.rmtree(self.tmp_dir(chunk), ignore_errors=True)
@@ -115,9 +112,7 @@ def write_parts(batch: pa.Table, tmp_dir: str) -> pa.Table:
     langs = batch.column("lang")
     for lang in sorted(pc.unique(langs).to_pylist()):
         part = batch.filter(pc.equal(langs, lang))
-        lang_dir = os.path.join(tmp_dir, lang)
-        os.makedirs(lang_dir, exist_ok=True)
-        path = os.path.join(lang_dir, f"{uuid.uuid4().hex}.parquet")
+        path = os.path.join(tmp_dir, lang, f"{uuid.uuid4().hex}.parquet")
         write_parquet(part, path)
         out.append({"lang": lang, "path": path, "rows": part.num_rows})
     return pa.Table.from_pylist(out, schema=MANIFEST_SCHEMA)

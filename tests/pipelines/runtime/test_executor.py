@@ -21,8 +21,9 @@ def test_regroup_folds_the_remainder_into_the_last_batch():
     assert list(regroup(iter([pa.table({"n": []})]), 20)) == []
 
 
-def _web_steps(batch_rows=None) -> StepList:
-    return StepList.of(WarcReader(WarcReaderConfig(batch_size=16)), Step(UrlFilter(UrlFilterConfig()), batch_rows))
+def _web_steps(batch_rows=None, reader_batch: int = 16) -> StepList:
+    return StepList.of(WarcReader(WarcReaderConfig(batch_size=reader_batch)),
+                       Step(UrlFilter(UrlFilterConfig()), batch_rows))
 
 
 def test_in_process_run_counts_every_step_and_regroups_before_a_step():
@@ -49,8 +50,13 @@ def test_in_process_run_counts_every_step_and_regroups_before_a_step():
 
 def test_execute_writes_batches_of_at_least_write_rows():
     files = [str(shared_path("warc", "CC-MAIN-2020-34_excerpt_resiliparse.warc.gz"))]
-    written = InProcessExecutor().execute(_web_steps(), files, None, lambda t: t, write_rows=6)
-    assert sum(t.num_rows for t in written) >= 6 and all(t.num_rows >= 6 for t in written)
+    steps = _web_steps(reader_batch=2)  # the reader alone emits batches of at most 2 documents
+    unbatched = InProcessExecutor().execute(steps, files, None, lambda t: t)
+    written = InProcessExecutor().execute(steps, files, None, lambda t: t, write_rows=6)
+    assert max(t.num_rows for t in unbatched) <= 2
+    assert [i for t in written for i in t.column("id").to_pylist()] == [
+        i for t in unbatched for i in t.column("id").to_pylist()]
+    assert len(written) >= 2 and all(t.num_rows >= 6 for t in written)
 
 
 def test_ray_data_executor_refuses_steps_that_regroup():
