@@ -6,8 +6,9 @@ does all three for every pipeline and trainer:
   atomic on one file system), removed on failure; :func:`write_text`, :func:`write_json`,
   :func:`write_parquet`, :func:`save_npy`, :func:`save_npz` and :class:`ParquetStream` for the common cases;
   :func:`publish` moves a finished file or folder into place.
-* :func:`check_plan` — the first run records what it was asked to do; a rerun into the same folder with other
-  inputs or settings is one clear error instead of a silent mix of two runs.
+* :func:`check_plan` — the first run records what it was asked to do (``OUTPUT/_plan.json``); a rerun into
+  the same folder with other inputs or settings is one clear error naming what changed (or, with
+  ``--overwrite``, a fresh start) instead of a silent reuse of stale output.
 * :func:`finish_run` — the statistics are checked (each operator's ``docs_in − docs_out`` equals its drops),
   then ``stats.json`` and ``report.html`` are written, both atomically, in every pipeline.
 """
@@ -18,7 +19,7 @@ import json
 import os
 import uuid
 from contextlib import contextmanager
-from typing import IO, Any, Iterator, Optional
+from typing import IO, Any, Iterator, List, Optional
 
 from common.config_check import ConfigError
 
@@ -129,15 +130,98 @@ def publish(source: str, target: str) -> str:
     return target
 
 
-def check_plan(path: str, plan: Any, output: str, holds: str = "a run over other inputs or settings") -> None:
-    """Record ``plan`` (JSON) at ``path`` on the first run; on a rerun, refuse a different one with the error
-    "--output OUTPUT holds <holds>; use a new output directory"."""
+PLAN_FILE = "_plan.json"
+
+
+def _differences(recorded: Any, wanted: Any, where: str = "", limit: int = 4) -> List[str]:
+    """Up to ``limit`` readable differences between two JSON values ("settings.perplexity.model_dir: None → '/m'")."""
+    if isinstance(recorded, dict) and isinstance(wanted, dict):
+        out: List[str] = []
+        for key in sorted(set(recorded) | set(wanted), key=str):
+            if len(out) >= limit:
+                break
+            name = f"{where}.{key}" if where else str(key)
+            if key not in recorded:
+                out.append(f"{name}: new")
+            elif key not in wanted:
+                out.append(f"{name}: gone")
+            elif recorded[key] != wanted[key]:
+                out.extend(_differences(recorded[key], wanted[key], name, limit - len(out)))
+        return out
+    if isinstance(recorded, list) and isinstance(wanted, list) and len(recorded) == len(wanted):
+        out = []
+        for i, (a, b) in enumerate(zip(recorded, wanted)):
+            if a != b and len(out) < limit:
+                out.extend(_differences(a, b, f"{where}[{i}]", limit - len(out)))
+        return out
+    if isinstance(recorded, list) and isinstance(wanted, list):
+        return [f"{where}: {len(recorded)} → {len(wanted)} entries"]
+    return [f"{where}: {recorded!r} → {wanted!r}"]
+
+
+def _is_run_output(folder: str) -> bool:
+    """Whether ``folder`` was written by one of this project's runs (so ``--overwrite`` may empty it)."""
+    return any(os.path.exists(os.path.join(folder, name)) for name in (PLAN_FILE, "stats.json"))
+
+
+def _empty_folder(folder: str) -> None:
+    import shutil
+
+    for name in os.listdir(folder):
+        path = os.path.join(folder, name)
+        if os.path.isdir(path) and not os.path.islink(path):
+            shutil.rmtree(path)
+        else:
+            os.remove(path)
+
+
+def check_writable(output: str, flag: str = "--output") -> None:
+    """Create ``output`` and write (then remove) a small file in it, so a read-only, full or forbidden output
+    location is one :class:`ConfigError` naming it before any work, not a traceback in the middle of it."""
+    probe = os.path.join(output, f".write-test-{uuid.uuid4().hex[:8]}")
+    try:
+        os.makedirs(output, exist_ok=True)
+        with open(probe, "wb") as handle:
+            handle.write(b"\0" * 4096)
+            handle.flush()
+            os.fsync(handle.fileno())
+    except OSError as exc:
+        raise ConfigError(f"{flag} {output}: cannot write there ({exc.strerror})") from None
+    finally:
+        if os.path.lexists(probe):
+            os.remove(probe)
+
+
+def check_plan(output: str, plan: Any, overwrite: bool = False, flag: str = "--output") -> bool:
+    """Guard a run's output folder with what the run was asked to do (``plan``: JSON data naming the pipeline,
+    its inputs' identities and its settings, see :mod:`common.fingerprints`), kept in ``OUTPUT/_plan.json``.
+
+    The first run records it. A rerun with the same plan may reuse what is there (returns False). A different
+    plan, or a folder that is not empty and holds no plan, is one :class:`ConfigError` naming what changed;
+    with ``overwrite`` the folder is emptied first (only one a run of this project wrote) and the run starts
+    afresh (returns True). The folder is checked to be writable first (:func:`check_writable`)."""
+    plan = json.loads(json.dumps(plan))
+    check_writable(output, flag)
+    path = os.path.join(output, PLAN_FILE)
     if os.path.exists(path):
         with open(path, encoding="utf-8") as handle:
-            if json.load(handle) != json.loads(json.dumps(plan)):
-                raise ConfigError(f"--output {output} holds {holds}; use a new output directory")
-        return
+            recorded = json.load(handle)
+        if recorded == plan:
+            return False
+        if not overwrite:
+            changed = "; ".join(_differences(recorded, plan))
+            raise ConfigError(f"{flag} {output} holds a run made with other inputs or settings ({changed}); "
+                              f"use a new output folder, or pass --overwrite to replace it")
+    elif os.path.isdir(output) and os.listdir(output) and not overwrite:
+        raise ConfigError(f"{flag} {output} is not empty and holds no record of what made it; "
+                          f"use a new or empty output folder, or pass --overwrite to replace it")
+    if os.path.isdir(output) and os.listdir(output):
+        if not _is_run_output(output):
+            raise ConfigError(f"{flag} {output}: --overwrite refuses to empty a folder no run of this project "
+                              f"wrote (no {PLAN_FILE} or stats.json in it); use a new or empty output folder")
+        _empty_folder(output)
     write_json(path, plan)
+    return True
 
 
 def finish_run(output: str, stats, title: str) -> str:
@@ -151,5 +235,5 @@ def finish_run(output: str, stats, title: str) -> str:
     return path
 
 
-__all__ = ["ParquetStream", "atomic_path", "atomic_write", "check_plan", "finish_run", "publish", "save_npy",
-           "save_npz", "write_json", "write_parquet", "write_text"]
+__all__ = ["PLAN_FILE", "ParquetStream", "atomic_path", "atomic_write", "check_plan", "check_writable", "finish_run",
+           "publish", "save_npy", "save_npz", "write_json", "write_parquet", "write_text"]

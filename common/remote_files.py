@@ -6,8 +6,19 @@
   public, region us-east-1); set ``AWS_ACCESS_KEY_ID`` etc. and ``MARCO_S3_ANONYMOUS=0`` to sign,
   ``MARCO_S3_ENDPOINT=http://host:port`` for an S3-compatible store.
 
-Listing expansion (:func:`expand_inputs`) runs on the driver: globs, directories, and Common Crawl
-``warc.paths.gz`` / ``wet.paths.gz`` listings whose relative lines are prefixed with a base URL.
+Listing expansion (:func:`expand_inputs`, :func:`expand_input_files`) runs on the driver: globs, directories,
+and Common Crawl ``warc.paths.gz`` / ``wet.paths.gz`` listings whose relative lines are prefixed with a base URL.
+
+Which files are read:
+
+* a file named explicitly, every match of a glob, every line of a listing: always (a file that is no
+  archive is then counted by the reader, as ``warc_unreadable``);
+* in a directory (searched recursively; hidden files left out): only files named like an archive
+  (:func:`is_archive_name`: ``.warc``, ``.wet``, ``.wat``, ``.arc``, each optionally ``.gz``, e.g.
+  ``.warc.gz``, ``.warc.wet.gz``, ``.wat.gz``). The others (``SOURCE.md``, ``readme.txt``) are skipped
+  by name: one warning line per directory on the driver, and :func:`expand_input_files` returns them so the
+  pipeline records them in ``stats.json`` (``inputs.skipped``). A directory with no such file at all is an
+  error naming it, as a glob that matches nothing is.
 """
 
 from __future__ import annotations
@@ -15,15 +26,23 @@ from __future__ import annotations
 import glob
 import gzip
 import io
+import logging
 import os
 import time
 import urllib.request
-from typing import BinaryIO, Iterable, List
+from typing import BinaryIO, Iterable, List, NamedTuple, Sequence
+
+log = logging.getLogger(__name__)
 
 COMMON_CRAWL_HTTPS = "https://data.commoncrawl.org/"
 COMMON_CRAWL_S3 = "s3://commoncrawl/"
 
 _OPEN_RETRIES = 3
+
+# What a file found in a directory input must be named like (before an optional ".gz").
+ARCHIVE_SUFFIXES = (".warc", ".wet", ".wat", ".arc")
+# File names a warning line lists before it says "+N more".
+_NAMED = 5
 
 
 def is_remote(location: str) -> bool:
@@ -87,12 +106,33 @@ def read_listing(location: str, prefix: str) -> List[str]:
     return out
 
 
-def expand_inputs(inputs: Iterable[str], listing_prefix: str = COMMON_CRAWL_HTTPS) -> List[str]:
-    """Turn user inputs into a list of WARC/WET locations, in a stable order, without duplicates.
+def is_archive_name(path: str) -> bool:
+    """Named like a WARC, WET, WAT or ARC file, plain or gzipped (``x.warc.gz``, ``x.warc.wet.gz``)."""
+    name = path.rsplit("/", 1)[-1].lower()
+    if name.endswith(".gz"):
+        name = name[:-3]
+    return name.endswith(ARCHIVE_SUFFIXES)
+
+
+def describe_skipped(folder: str, paths: Sequence[str], what: str) -> str:
+    """``skipped 2 non-WARC files in DIR: SOURCE.md, readme.txt`` (names relative to ``folder``)."""
+    names = [os.path.relpath(p, folder) for p in paths]
+    more = f" (+{len(names) - _NAMED} more)" if len(names) > _NAMED else ""
+    return f"skipped {len(names)} {what} in {folder}: {', '.join(names[:_NAMED])}{more}"
+
+
+class InputFiles(NamedTuple):
+    locations: List[str]   # what to read, in a stable order, without duplicates
+    skipped: List[str]     # files of directory inputs not named like an archive, left out
+
+
+def expand_input_files(inputs: Iterable[str], listing_prefix: str = COMMON_CRAWL_HTTPS) -> InputFiles:
+    """Turn user inputs into the WARC/WET locations to read and the files of directories skipped by name.
 
     Raises FileNotFoundError naming an input that matches nothing, before any work starts.
     """
     locations: List[str] = []
+    skipped: List[str] = []
     for item in inputs:
         if is_listing(item):
             locations.extend(read_listing(item, listing_prefix))
@@ -105,7 +145,15 @@ def expand_inputs(inputs: Iterable[str], listing_prefix: str = COMMON_CRAWL_HTTP
                 for name in names
                 if not name.startswith(".")
             )
-            locations.extend(found)
+            archives = [p for p in found if is_archive_name(p)]
+            left_out = [p for p in found if not is_archive_name(p)]
+            if not archives:
+                raise FileNotFoundError(f"--input {item}: no file named like a WARC/WET/WAT file in this directory"
+                                        + (f" ({describe_skipped(item, left_out, 'other files')})" if left_out else ""))
+            if left_out:
+                log.warning("%s", describe_skipped(item, left_out, "non-WARC files"))
+                skipped.extend(left_out)
+            locations.extend(archives)
         elif glob.has_magic(item):
             matches = sorted(p for p in glob.glob(item) if os.path.isfile(p))
             if not matches:
@@ -115,10 +163,11 @@ def expand_inputs(inputs: Iterable[str], listing_prefix: str = COMMON_CRAWL_HTTP
             locations.append(item)
         else:
             raise FileNotFoundError(f"--input {item}: no such file")
-    seen = set()
-    unique = []
-    for loc in locations:
-        if loc not in seen:
-            seen.add(loc)
-            unique.append(loc)
-    return unique
+    unique = list(dict.fromkeys(locations))
+    read = set(unique)  # a file both skipped in a directory and named explicitly is read
+    return InputFiles(unique, [p for p in dict.fromkeys(skipped) if p not in read])
+
+
+def expand_inputs(inputs: Iterable[str], listing_prefix: str = COMMON_CRAWL_HTTPS) -> List[str]:
+    """The locations of :func:`expand_input_files` (the skipped files are only logged)."""
+    return expand_input_files(inputs, listing_prefix).locations

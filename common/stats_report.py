@@ -5,7 +5,13 @@ page (inline SVG, no scripts, no network), readable in any browser or straight f
 2. **Drop reasons per operator**: one bar per (operator, reason), grouped by operator.
 3. **Kept documents per language**.
 
-Bars are scaled to the largest value of their chart; every bar carries its exact count as text.
+Bars are scaled to the largest value of their chart; every bar carries its exact count as text. Below the
+charts, two tables from the same statistics (present when there is something to show):
+
+* **Inputs** (``id="inputs"``): per reading operator, the inputs that gave no documents, and the files of
+  directory inputs skipped by name, with the first few names;
+* **Samples** (``id="samples"``): per operator and drop reason, its count and the sampled document ids or
+  file names (``samples`` in stats.json).
 """
 
 from __future__ import annotations
@@ -56,6 +62,33 @@ def language_rows(stats: dict) -> List[Tuple[str, int]]:
     return sorted(stats.get("kept_per_language", {}).items(), key=lambda item: (-item[1], item[0]))
 
 
+def _table(table_id: str, header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    cells = "".join(f"<th>{html.escape(h)}</th>" for h in header)
+    body = "".join("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in row) + "</tr>" for row in rows)
+    return f'<table id="{table_id}"><thead><tr>{cells}</tr></thead><tbody>{body}</tbody></table>'
+
+
+def input_rows(stats: dict) -> List[Tuple[str, str, str]]:
+    """(what, count, first names): inputs without documents per reading operator, inputs skipped by name."""
+    rows = []
+    for op in stats["operators"]:
+        files = op.get("files")
+        if files and files.get("without_documents"):
+            rows.append((f"{op['name']}: inputs that gave no documents",
+                         f"{files['without_documents']:,} of {files['read']:,}", ", ".join(files.get("samples", []))))
+    skipped = stats.get("inputs", {}).get("skipped")
+    if skipped and skipped.get("count"):
+        rows.append(("files of directory inputs skipped by name", f"{skipped['count']:,}",
+                     ", ".join(skipped.get("samples", []))))
+    return rows
+
+
+def sample_rows(stats: dict) -> List[Tuple[str, str, str, str]]:
+    """(operator, reason, count, samples) for every reason with samples."""
+    return [(op["name"], reason, f"{op['dropped'].get(reason, 0):,}", ", ".join(values))
+            for op in stats["operators"] for reason, values in sorted(op.get("samples", {}).items())]
+
+
 def render(stats: dict, title: str) -> str:
     charts = [
         ("funnel", "Funnel: documents surviving each operator", funnel_rows(stats)),
@@ -66,10 +99,19 @@ def render(stats: dict, title: str) -> str:
     for chart_id, heading, rows in charts:
         body.append(f"<h2>{html.escape(heading)}</h2>")
         body.append(bar_chart(chart_id, heading, rows, COLORS[chart_id]))
+    inputs, samples = input_rows(stats), sample_rows(stats)
+    if inputs:
+        body.append("<h2>Inputs</h2>")
+        body.append(_table("inputs", ("what", "files", "first names"), inputs))
+    if samples:
+        body.append("<h2>Samples of each drop reason</h2>")
+        body.append(_table("samples", ("operator", "reason", "documents", "samples"), samples))
     return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"/>"
             f"<title>{html.escape(title)}</title>"
-            "<style>body{font-family:sans-serif;margin:24px}svg text{font-size:12px}h2{font-size:16px}</style>"
+            "<style>body{font-family:sans-serif;margin:24px}svg text{font-size:12px}h2{font-size:16px}"
+            "table{border-collapse:collapse;font-size:12px}td,th{border:1px solid #ccc;padding:2px 6px;"
+            "text-align:left;vertical-align:top}td:last-child{word-break:break-all}</style>"
             f"</head><body><h1>{html.escape(title)}</h1>\n" + "\n".join(body) + "\n</body></html>\n")
 
 
-__all__ = ["render", "bar_chart", "funnel_rows", "drop_rows", "language_rows"]
+__all__ = ["render", "bar_chart", "funnel_rows", "drop_rows", "language_rows", "input_rows", "sample_rows"]

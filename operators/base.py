@@ -17,6 +17,7 @@ Operators that both transform and drop (main-text extraction) implement ``proces
 Sources (the WARC reader) turn one input row, a file path, into a stream of outcomes.
 
 The runner (:mod:`operators.runner`) applies the reasons, counts docs in / out / dropped per reason,
+keeps a few examples of each reason (the values of the step's ``sample_column``, ``id`` by default),
 and turns an exception raised on one document into the reason ``error:<operator name>``.
 Compare datatrove's ``pipeline/filters/base_filter.py``: a filter returns keep or a reason, and the
 statistics are derived from it in one place.
@@ -55,6 +56,8 @@ class Operator(ABC):
     """Base of every curation step. Subclasses set ``name`` (shown in statistics and dashboards)."""
 
     name: ClassVar[str] = "operator"
+    # The column whose values the statistics show as examples of dropped rows.
+    sample_column: ClassVar[str] = "id"
 
     def setup(self) -> None:
         """Load heavy state once per worker; called by the runner before the first batch."""
@@ -90,6 +93,7 @@ class Source(ABC):
     """Turns one input location (a file, a URL) into outcomes of documents, streamed in batches."""
 
     name: ClassVar[str] = "source"
+    sample_column: ClassVar[str] = "id"
 
     def setup(self) -> None:
         """Load heavy state once per worker."""
@@ -101,24 +105,35 @@ class Source(ABC):
 
 class OutcomeBatcher:
     """Collects rows (dicts of ``schema``) and their reasons from a source; emits an Outcome every
-    ``size`` rows, so sources stream in bounded batches."""
+    ``size`` rows, so sources stream in bounded batches. With ``kept_only``, ``size`` counts the rows without
+    a reason (documents), so that many small placeholder rows of dropped records (a WARC's request and metadata
+    records) do not shrink the batches the next steps get; a batch then holds at most ``DROPPED_FACTOR * size``
+    rows."""
 
-    def __init__(self, size: int, schema: pa.Schema) -> None:
+    DROPPED_FACTOR = 16
+
+    def __init__(self, size: int, schema: pa.Schema, kept_only: bool = False) -> None:
         self.size = size
         self.schema = schema
+        self.kept_only = kept_only
         self.rows: list = []
         self.reasons: list = []
+        self.kept = 0
 
     def add(self, row: dict, reason: Reason) -> Optional[Outcome]:
         self.rows.append(row)
         self.reasons.append(reason)
-        return self.flush() if len(self.rows) >= self.size else None
+        self.kept += reason is None
+        if not self.kept_only:
+            return self.flush() if len(self.rows) >= self.size else None
+        full = self.kept >= self.size or len(self.rows) >= self.DROPPED_FACTOR * self.size
+        return self.flush() if full else None
 
     def flush(self) -> Optional[Outcome]:
         if not self.rows:
             return None
         outcome = Outcome(pa.Table.from_pylist(self.rows, schema=self.schema), self.reasons)
-        self.rows, self.reasons = [], []
+        self.rows, self.reasons, self.kept = [], [], 0
         return outcome
 
     def batches(self, rows: Iterable[Tuple[dict, Reason]]) -> Iterator[Outcome]:

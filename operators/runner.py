@@ -7,6 +7,12 @@ in one, so both paths count alike.
 Failure policy (never crash a job, never lose a document silently): if an operator raises on a batch,
 the batch is retried one row at a time; a row that still raises is dropped with the reason
 ``error:<operator name>`` and the exception is logged with the document id.
+
+Samples: with every report goes, per drop reason, the smallest few values (:data:`SAMPLES_PER_REASON`) of the
+operator's ``sample_column`` (``id`` unless the operator names another, e.g. the WARC reader's ``source``)
+among the rows dropped for it, so stats.json names examples of every reason, also from Ray workers whose logs
+nobody reads. A :class:`SourceRunner` reports each location once more when it is done with it:
+``files={"read": 1, "without_documents": 0 or 1, "samples": [location] when it gave no document}``.
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ import pyarrow as pa
 import xxhash
 
 from operators.base import Operator, Outcome, Reason, Source
+from operators.stats import SAMPLES_PER_REASON, merge_samples
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +39,8 @@ class StatsSink(Protocol):
     a sink that may see a batch twice (a retried Ray task) counts each key once."""
 
     def add(self, name: str, docs_in: int, docs_out: int, dropped: dict, by_language: Optional[dict] = None,
-            noted: Optional[dict] = None, key: Optional[str] = None) -> None: ...
+            noted: Optional[dict] = None, key: Optional[str] = None, samples: Optional[dict] = None,
+            files: Optional[dict] = None) -> None: ...
 
 
 def batch_key(name: str, batch: pa.Table) -> str:
@@ -86,6 +94,31 @@ def _merge_language_counts(total: Optional[dict], part: Optional[dict]) -> Optio
     return merged
 
 
+def sample_column(step, table: pa.Table) -> Optional[str]:
+    """The column whose values name dropped rows: the step's ``sample_column``, else ``id``, else none."""
+    for column in (getattr(step, "sample_column", "id"), "id"):
+        if column in table.column_names:
+            return column
+    return None
+
+
+def _samples(outcome: Outcome, column: Optional[str]) -> dict:
+    """{reason: the smallest few values of ``column`` among the rows dropped for it}."""
+    if outcome.reasons is None or column is None or all(r is None for r in outcome.reasons):
+        return {}
+    per_reason: dict = {}
+    for value, reason in zip(outcome.table.column(column).to_pylist(), outcome.reasons):
+        if reason is not None and value is not None:
+            per_reason.setdefault(reason, set()).add(str(value))
+    return {reason: sorted(values)[:SAMPLES_PER_REASON] for reason, values in per_reason.items()}
+
+
+def _merge_samples(total: dict, part: dict) -> dict:
+    for reason, values in part.items():
+        total[reason] = merge_samples(total.get(reason, ()), values)
+    return total
+
+
 def _keep_rows(outcome: Outcome) -> tuple[pa.Table, Counter]:
     """Apply an outcome's reasons: the kept rows and the count of each reason."""
     if outcome.reasons is None:
@@ -131,10 +164,11 @@ class OperatorRunner:
         doc_id = batch.column("id")[0].as_py() if "id" in batch.column_names and batch.num_rows else None
         log.warning("%s failed on document %s: %r", self.name, doc_id, exc, exc_info=exc)
 
-    def _process_row_by_row(self, batch: pa.Table) -> tuple[pa.Table, Counter, Optional[dict], Counter]:
+    def _process_row_by_row(self, batch: pa.Table) -> tuple[pa.Table, Counter, Optional[dict], Counter, dict]:
         kept: List[pa.Table] = []
         dropped: Counter = Counter()
         noted: Counter = Counter()
+        samples: dict = {}
         by_language: Optional[dict] = None
         for i in range(batch.num_rows):
             row = batch.slice(i, 1)
@@ -144,17 +178,18 @@ class OperatorRunner:
             except Exception as exc:  # one bad document must not stop the job
                 self._log_error(row, exc)
                 dropped[error_reason(self.name)] += 1
-                by_language = _merge_language_counts(
-                    by_language, _language_counts(Outcome(row, [error_reason(self.name)]))
-                )
+                failed = Outcome(row, [error_reason(self.name)])
+                by_language = _merge_language_counts(by_language, _language_counts(failed))
+                _merge_samples(samples, _samples(failed, sample_column(self.operator, row)))
                 continue
             kept.append(table)
             dropped.update(row_dropped)
             noted.update(_noted(outcome))
             by_language = _merge_language_counts(by_language, _language_counts(outcome))
+            _merge_samples(samples, _samples(outcome, sample_column(self.operator, outcome.table)))
         if not kept:
-            return batch.slice(0, 0), dropped, by_language, noted
-        return pa.concat_tables(kept, promote_options="permissive"), dropped, by_language, noted
+            return batch.slice(0, 0), dropped, by_language, noted, samples
+        return pa.concat_tables(kept, promote_options="permissive"), dropped, by_language, noted, samples
 
     def __call__(self, batch: pa.Table) -> pa.Table:
         self._ensure_setup()
@@ -164,14 +199,17 @@ class OperatorRunner:
             outcome = self._process_checked(batch)
             table, dropped = _keep_rows(outcome)
             by_language, noted = _language_counts(outcome), _noted(outcome)
+            samples = _samples(outcome, sample_column(self.operator, outcome.table)) if dropped else {}
         except Exception:
-            table, dropped, by_language, noted = self._process_row_by_row(batch)
+            table, dropped, by_language, noted, samples = self._process_row_by_row(batch)
         if self.sink is not None:
             extra = {}
             if by_language is not None:
                 extra["by_language"] = by_language
             if noted:
                 extra["noted"] = dict(noted)
+            if samples:
+                extra["samples"] = samples
             self.sink.add(self.name, batch.num_rows, table.num_rows, dict(dropped), key=batch_key(self.name, batch),
                           **extra)
         return table
@@ -199,24 +237,32 @@ class SourceRunner:
 
     def _read_location(self, location: str) -> Iterator[pa.Table]:
         stream = self.source.read(location)
+        documents = 0
         for index in itertools.count():
             key = f"{self.name}:{location}:{index}"  # the same batch of the same file on a retry
             try:
                 outcome = next(stream)
             except StopIteration:
-                return
+                break
             except Exception as exc:  # the source should count its own errors; this is the backstop
                 log.warning("%s failed on %s: %r", self.name, location, exc, exc_info=exc)
-                self._count(1, 0, {error_reason(self.name): 1}, key)
-                return
+                self._count(1, 0, {error_reason(self.name): 1}, key, {error_reason(self.name): [location]})
+                break
             table, dropped = _keep_rows(outcome)
-            self._count(outcome.table.num_rows, table.num_rows, dict(dropped), key)
+            samples = _samples(outcome, sample_column(self.source, outcome.table)) if dropped else {}
+            self._count(outcome.table.num_rows, table.num_rows, dict(dropped), key, samples)
+            documents += table.num_rows
             if table.num_rows:
                 yield table
+        if self.sink is not None:  # once per location: a file that gave nothing is named in the statistics
+            empty = documents == 0
+            self.sink.add(self.name, 0, 0, {}, key=f"{self.name}:{location}:files",
+                          files={"read": 1, "without_documents": int(empty), "samples": [location] if empty else []})
 
-    def _count(self, docs_in: int, docs_out: int, dropped: dict, key: str) -> None:
+    def _count(self, docs_in: int, docs_out: int, dropped: dict, key: str, samples: dict) -> None:
         if self.sink is not None and docs_in:
-            self.sink.add(self.name, docs_in, docs_out, dropped, key=key)
+            extra = {"samples": samples} if samples else {}
+            self.sink.add(self.name, docs_in, docs_out, dropped, key=key, **extra)
 
 
 __all__ = ["OperatorRunner", "SourceRunner", "StatsSink", "error_reason", "Reason"]

@@ -26,7 +26,7 @@ from typing import List, Optional, Tuple
 import numpy as np
 import pyarrow as pa
 
-from common.config_check import ConfigError
+from common.config_check import ConfigError, ConfigPath
 from common.model_cache import cached
 from operators.base import Operator, Outcome
 
@@ -39,7 +39,7 @@ DEVICES = ("auto", "cpu", "cuda")
 @dataclass
 class LaserConfig:
     # Folder with the three LASER files; None = no LASER step (the output says so).
-    model_dir: Optional[str] = None
+    model_dir: Optional[ConfigPath] = None
     min_margin: float = 1.04
     k: int = 4
     batch_size: int = 1000

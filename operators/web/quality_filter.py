@@ -23,7 +23,7 @@ from typing import Any, Dict, List, Optional
 
 import pyarrow as pa
 
-from common.config_check import ConfigError, read_yaml_mapping
+from common.config_check import ConfigError, ConfigPath, read_yaml_mapping
 from common.model_cache import cached
 from operators.base import Operator, Outcome
 from operators.resources import resource_path
@@ -46,14 +46,14 @@ class QualityConfig:
     # "filter" drops documents that fail a rule; "annotate" only adds the q_* columns.
     mode: str = "filter"
     # Per-language thresholds file (a YAML with quality.thresholds); "" = built-in defaults only.
-    thresholds_file: str = DEFAULT_THRESHOLDS_FILE
+    thresholds_file: ConfigPath = DEFAULT_THRESHOLDS_FILE
     # Inline per-language thresholds, over the file's: {lang | default: {rule: value | null}}.
     thresholds: Dict[str, Any] = field(default_factory=dict)
     # Where a derivation came from (written by derive_thresholds.py; informational).
     provenance: Any = None
     # Folders of <lang>.txt word lists.
-    stop_words_dir: str = DEFAULT_STOP_WORDS_DIR
-    blocklist_dir: str = DEFAULT_BLOCKLIST_DIR
+    stop_words_dir: ConfigPath = DEFAULT_STOP_WORDS_DIR
+    blocklist_dir: ConfigPath = DEFAULT_BLOCKLIST_DIR
     # Signals are computed on at most this many characters of a document (cost bound).
     max_chars: int = 200_000
 

@@ -145,6 +145,11 @@ _C1_PUNCT = re.compile("[" + "".join(chr(cp) for cp in _C1_AS_CP1252) + "]")
 # â€ (3-byte sequences of general punctuation: quotes, dashes) followed by a continuation byte.
 _CONTINUATION = "\u0080-\u00bf€‚ƒ„…†‡ˆ‰Š‹ŒŽ‘’“”•–—˜™š›œžŸ"
 _MOJIBAKE = re.compile(f"[ÂÃ][{_CONTINUATION}]|â€[{_CONTINUATION}]?")
+# A UTF-8 continuation byte never follows an ASCII byte, so a C1 character at the start of the text or
+# after ASCII (a space, a Latin letter) is a stray cp1252 byte, whatever code page showed the lead bytes.
+# Translated, a stray 0x83 would become "ƒ" and ftfy would count "ƒ”" as mojibake (NTREX-128
+# pol_Latn line 1422: 'słowa: \x83”Tak'), so such strays are removed before the detector instead.
+_STRAY_C1 = re.compile(r"(?<![^\x00-\x7f])[\x80-\x9f]+")
 
 
 def class_counts(text: str) -> np.ndarray:
@@ -165,8 +170,12 @@ def classes_c1_punct(text: str) -> int:
 
 
 def mojibake_count(text: str) -> int:
-    """Mojibake sequences: ftfy's badness detector plus the UTF-8-as-cp1252 patterns it lets pass."""
-    repaired = text.translate(_C1_AS_CP1252)
+    """Mojibake sequences: ftfy's badness detector plus the UTF-8-as-cp1252 patterns it lets pass.
+
+    C1 characters inside a UTF-8-as-Latin-1 sequence are read as their cp1252 glyphs (so "â\\x80\\x93"
+    is seen as "â€“"); stray ones, which cannot be part of such a sequence, are not mojibake on their own.
+    """
+    repaired = _STRAY_C1.sub("", text).translate(_C1_AS_CP1252)
     return badness(repaired) + len(_MOJIBAKE.findall(repaired))
 
 

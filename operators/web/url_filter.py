@@ -23,7 +23,7 @@ from urllib.parse import urlsplit
 
 import pyarrow as pa
 
-from common.config_check import require_file
+from common.config_check import ConfigPath, require_file
 from operators.base import Filter, Reason
 from operators.resources import resource_path
 
@@ -36,10 +36,10 @@ def _default(name: str) -> str:
 
 @dataclass
 class UrlFilterConfig:
-    blocked_domains_path: str = _default("blocked_domains.txt")
-    banned_words_path: str = _default("banned_words.txt")
-    banned_subwords_path: str = _default("banned_subwords.txt")
-    soft_words_path: str = _default("soft_words.txt")
+    blocked_domains_path: ConfigPath = _default("blocked_domains.txt")
+    banned_words_path: ConfigPath = _default("banned_words.txt")
+    banned_subwords_path: ConfigPath = _default("banned_subwords.txt")
+    soft_words_path: ConfigPath = _default("soft_words.txt")
     soft_word_threshold: int = 2
 
     def check_files(self) -> None:

@@ -7,17 +7,24 @@
   (by Content-Type, or by sniffing when the type is missing); the body is decoded with the declared
   charset or detection (:mod:`operators.web.html_decoding`) into the ``html`` column.
 * WET ``conversion`` records: already text; they fill ``text`` and skip extraction.
-* Other record types (warcinfo, request, metadata, revisit) are not documents and are not counted.
+* Other record types (warcinfo, request, metadata, revisit; every record of a WAT file, which are JSON
+  ``metadata``) are not documents: each is one row dropped as ``warc_not_a_document``, so the reader's
+  ``docs_in`` is the number of records read (plus one row per whole-file fault) and a WAT file shows as
+  records read, none kept, instead of nothing. (Blank stretches that warcio reports as records without a
+  type are not records.)
 
 Rows: ``id`` (WARC-Record-ID), ``url``, ``source`` (``<file>:<record offset>``), ``warc_date``,
-``html`` (null for WET), ``text`` (null for HTML).
+``html`` (null for WET), ``text`` (null for HTML). ``source`` is what the statistics show as samples of
+each reason (``sample_column``): the record's place, or the bare file name for a whole-file fault.
 
-Reasons: ``not_http_200``, ``not_html``, ``record_too_large``, ``warc_truncated`` (a record shorter
-than its Content-Length, or a gzip stream that ends early), ``warc_malformed`` (a record warcio cannot
-parse), ``warc_unreadable`` (the file cannot be opened or is not a WARC at all). Records read before
-a fault are kept; the fault itself is one counted row. After a malformed record the file is read again
-leniently, cut at ``WARC/x.y`` version lines with each record parsed on its own, so the records after
-the fault are recovered too (ClueWeb09's wrong warcinfo Content-Length otherwise hides a whole file).
+Reasons: ``not_http_200``, ``not_html``, ``record_too_large``, ``warc_not_a_document``, and the faults
+(:data:`FAULT_REASONS`): ``warc_truncated`` (a record shorter than its Content-Length, or a gzip stream that
+ends early), ``warc_malformed`` (a record warcio cannot parse), ``warc_unreadable`` (the file cannot be
+opened or is not a WARC at all), ``warc_empty`` (the file holds no record at all: zero bytes, an empty gzip
+member). Records read before a fault are kept; the fault itself is one counted row. After a malformed
+record the file is read again leniently, cut at ``WARC/x.y`` version lines with each record parsed on its
+own, so the records after the fault are recovered too (ClueWeb09's wrong warcinfo Content-Length otherwise
+hides a whole file).
 ``source`` offsets are positions in the file, or in the decompressed stream for files that are a
 single gzip member or were resynchronised.
 """
@@ -53,13 +60,18 @@ DOCUMENT_SCHEMA = pa.schema(
     ]
 )
 
+# Faults of a file rather than judgements of a document: the driver repeats them at the end of a run.
+FAULT_REASONS = ("warc_unreadable", "warc_empty", "warc_truncated", "warc_malformed")
+NOT_A_DOCUMENT = "warc_not_a_document"
+_DOCUMENT_TYPES = ("response", "resource", "conversion")
+
 _HTML_TYPES = ("text/html", "application/xhtml+xml", "application/xml+xhtml")
 _TEXT_TYPES = ("text/plain",)
 
 
 @dataclass
 class WarcReaderConfig:
-    # Documents per emitted batch.
+    # Documents per emitted batch (rows of dropped records come on top, up to 16 times as many).
     batch_size: int = 256
     # Records whose payload exceeds this are dropped as record_too_large (memory guard; Common
     # Crawl itself truncates payloads at 1 MiB).
@@ -124,16 +136,19 @@ def _clean_url(url: Optional[str]) -> Optional[str]:
 
 class WarcReader(Source):
     name = "warc_reader"
+    sample_column = "source"
 
     def __init__(self, config: WarcReaderConfig) -> None:
         self.config = config
 
     def read(self, location: str) -> Iterator[Outcome]:
-        yield from OutcomeBatcher(self.config.batch_size, DOCUMENT_SCHEMA).batches(self._all_records(location))
+        batcher = OutcomeBatcher(self.config.batch_size, DOCUMENT_SCHEMA, kept_only=True)
+        yield from batcher.batches(self._all_records(location))
 
     def _all_records(self, location: str):
         """Strict pass; on a single-member gzip file again through a decompressor; after a malformed
-        record a lenient pass. Each later pass skips the documents the earlier ones emitted."""
+        record a lenient pass. Each later pass skips the records the earlier ones emitted. A file that gave
+        no row at all (no record, no fault) is one ``warc_empty`` row."""
         emitted = 0
         try:
             try:
@@ -145,10 +160,15 @@ class WarcReader(Source):
                     emitted += 1
                     yield result
         except _Resync as resync:
-            yield from self._resynced_records(location, skip=resync.args[0])
+            for result in self._resynced_records(location, skip=resync.args[0]):
+                emitted += 1
+                yield result
+        if emitted == 0:
+            log.warning("warc_empty: %s holds no WARC record", location)
+            yield self._fault_row(location, 0, "empty", whole_file=True), "warc_empty"
 
     def _records(self, location: str, decompress: bool, skip: int):
-        """(row, reason) per document record; faults become one row with a reason and end the file."""
+        """(row, reason) per record; faults become one row with a reason and end the file."""
         from warcio.archiveiterator import ArchiveIterator
         from warcio.exceptions import ArchiveLoadFailed
 
@@ -157,7 +177,7 @@ class WarcReader(Source):
             raw = open_binary(location)
         except Exception as exc:
             log.warning("cannot open %s: %r", location, exc)
-            yield self._fault_row(location, 0, "open"), "warc_unreadable"
+            yield self._fault_row(location, 0, "open", whole_file=True), "warc_unreadable"
             return
         with raw:
             stream = gzip.GzipFile(fileobj=raw) if decompress else raw
@@ -169,9 +189,9 @@ class WarcReader(Source):
                         # warcio falls back to the old ARC format on anything; a file not named
                         # .arc that does not start with a WARC header is simply not an archive.
                         raise ArchiveLoadFailed("Unknown archive format: neither WARC nor .arc")
-                    if record.rec_type not in ("response", "resource", "conversion"):
+                    if record.rec_type is None:
                         continue
-                    result = self._document(location, iterator, record)
+                    result = self._record(location, iterator, record)
                     offset = iterator.get_record_offset()
                     seen += 1
                     if seen <= skip:
@@ -183,7 +203,7 @@ class WarcReader(Source):
                     raise _GzipRestart() from exc
                 kind = "warc_unreadable" if seen == 0 and "Unknown archive format" in message else "warc_malformed"
                 log.warning("%s in %s after %d records: %s", kind, location, seen, message.strip()[:200])
-                yield self._fault_row(location, offset, "fault"), kind
+                yield self._fault_row(location, offset, "fault", whole_file=kind == "warc_unreadable"), kind
                 if kind == "warc_malformed":
                     raise _Resync(max(seen, skip)) from exc
             except (EOFError, zlib.error, gzip.BadGzipFile, OSError) as exc:
@@ -220,9 +240,9 @@ class WarcReader(Source):
                     try:
                         iterator = ArchiveIterator(io.BytesIO(segment), check_digests=False)
                         for record in iterator:
-                            if record.rec_type not in ("response", "resource", "conversion"):
+                            if record.rec_type is None:
                                 continue
-                            row, reason = self._document(location, iterator, record)
+                            row, reason = self._record(location, iterator, record)
                             row["source"] = f"{location}:{offset}"
                             seen += 1
                             if seen > skip:
@@ -235,9 +255,27 @@ class WarcReader(Source):
             log.warning("warc_truncated in %s during resync: %r", location, exc)
             yield self._fault_row(location, 0, "resync"), "warc_truncated"
 
-    def _fault_row(self, location: str, offset: int, what: str) -> dict:
+    def _fault_row(self, location: str, offset: int, what: str, whole_file: bool = False) -> dict:
+        """A placeholder row for a fault; its ``source`` is the bare file name when the fault is the file's."""
         digest = hashlib.sha1(f"{location}:{offset}:{what}".encode()).hexdigest()
-        return {"id": f"fault:{digest}", "url": None, "source": f"{location}:{offset}"}
+        return {"id": f"fault:{digest}", "url": None, "source": location if whole_file else f"{location}:{offset}"}
+
+    def _record(self, location: str, iterator, record) -> tuple[dict, Optional[str]]:
+        if record.rec_type in _DOCUMENT_TYPES:
+            return self._document(location, iterator, record)
+        return self._row(location, iterator, record), NOT_A_DOCUMENT
+
+    def _row(self, location: str, iterator, record) -> dict:
+        headers = record.rec_headers
+        row = {
+            "id": headers.get_header("WARC-Record-ID"),
+            "url": _clean_url(headers.get_header("WARC-Target-URI")),
+            "source": f"{location}:{iterator.get_record_offset()}",
+            "warc_date": headers.get_header("WARC-Date"),
+        }
+        if not row["id"]:
+            row["id"] = "sha1:" + hashlib.sha1(row["source"].encode()).hexdigest()
+        return row
 
     def _document(self, location: str, iterator, record) -> tuple[dict, Optional[str]]:
         headers = record.rec_headers
@@ -248,14 +286,7 @@ class WarcReader(Source):
             while stream.read(1 << 20):  # drain so the iterator can move on
                 pass
         truncated = getattr(record.raw_stream, "limit", 0) > 0
-        row = {
-            "id": headers.get_header("WARC-Record-ID"),
-            "url": _clean_url(headers.get_header("WARC-Target-URI")),
-            "source": f"{location}:{iterator.get_record_offset()}",
-            "warc_date": headers.get_header("WARC-Date"),
-        }
-        if not row["id"]:
-            row["id"] = "sha1:" + hashlib.sha1(row["source"].encode()).hexdigest()
+        row = self._row(location, iterator, record)
         if truncated:
             return row, "warc_truncated"
         if too_large:

@@ -8,8 +8,9 @@ writes shards in the same layout (same relative paths) and ``DIR/stats.json`` in
 curation, with ``details`` holding the cluster-size histogram and removed-character totals.
 Standalone it starts an embedded local Ray; under ``ray job submit`` (RAY_ADDRESS set) or with
 ``--ray-address`` it uses that cluster; ``--in-process`` runs without Ray. Intermediate files live in
-``DIR/_work``; a rerun after a crash resumes at the first unfinished stage (``--keep-work`` keeps them
-after success). Input and output must be on storage every worker sees (a shared or mounted path).
+``DIR/_work``; a rerun after a crash, with the same inputs and settings, resumes at the first unfinished
+stage (``--keep-work`` keeps them after success); with other ones it is an error naming what changed
+(``--overwrite`` starts afresh). Input and output must be on storage every worker sees (a shared or mounted path).
 """
 
 from __future__ import annotations
@@ -22,13 +23,15 @@ from dataclasses import asdict, dataclass, field
 from typing import List, Optional
 
 from common.atomic_io import check_plan, finish_run
-from common.config_check import ConfigError, build, read_yaml_mapping
+from common.config_check import ConfigError, build, config_dir, read_yaml_mapping
+from common.fingerprints import file_identity, files_identity, settings_plan
+from common.tokenizer import tokenizer_source
 from operators.dedup.minhash import MinHashConfig
 from operators.stats import PipelineStats
 from pipelines.global_dedup import minhash_dedup, substring_dedup
 from pipelines.global_dedup.minhash_dedup import MinHashOutcome, MinHashRun, default_partitions, run_minhash
 from pipelines.global_dedup.substring_dedup import SubstringConfig, SubstringOutcome, SubstringRun, run_substring
-from pipelines.runtime.cli import add_ray_arguments, run_pipeline
+from pipelines.runtime.cli import add_overwrite_argument, add_ray_arguments, run_pipeline
 from pipelines.runtime.ray_session import init_ray
 from pipelines.runtime.ray_stats import publish_stats
 from pipelines.runtime.shard_files import list_inputs
@@ -54,7 +57,7 @@ class DedupConfig:
 
 
 def load_config(path: Optional[str]) -> DedupConfig:
-    config = build(DedupConfig, read_yaml_mapping("--config", path) if path else {})
+    config = build(DedupConfig, read_yaml_mapping("--config", path) if path else {}, base_dir=config_dir(path))
     config.substring.check_files()
     return config
 
@@ -82,7 +85,7 @@ def add_substring_stats(stats: PipelineStats, result: SubstringOutcome) -> None:
 
 
 def dedup(config: DedupConfig, input_dir: str, output: str, stage: str = "all", in_process: bool = False,
-          ray_address: Optional[str] = None, keep_work: bool = False) -> PipelineStats:
+          ray_address: Optional[str] = None, keep_work: bool = False, overwrite: bool = False) -> PipelineStats:
     if stage not in STAGES:
         raise ConfigError(f"--stage: expected one of {', '.join(STAGES)}, got {stage!r}")
     if not os.path.isdir(input_dir):
@@ -98,10 +101,13 @@ def dedup(config: DedupConfig, input_dir: str, output: str, stage: str = "all", 
         config.substring.check_files()
     work = os.path.join(output, "_work")
     partitions = default_partitions(inputs, config.partitions)
-    plan = {"inputs": [os.path.relpath(p, input_dir) for p in inputs], "stage": stage,
-            "config": asdict(config) | {"partitions": partitions}}
-    plan["config"].pop("num_cpus")
-    check_plan(os.path.join(work, "plan.json"), plan, output, "a dedup run over other inputs or settings")
+    settings = asdict(config) | {"partitions": partitions}
+    plan = {"pipeline": "dedup", "inputs": files_identity(inputs), "stage": stage,
+            **settings_plan(settings, drop=["num_cpus"])}
+    if stage != "minhash":
+        plan["tokenizer"] = file_identity(tokenizer_source(config.substring.tokenizer, "substring.tokenizer"))
+    if check_plan(output, plan, overwrite):
+        log.info("starting afresh in %s", output)
     if not in_process:
         init_ray(ray_address, config.num_cpus)
     stats = PipelineStats([s for s in ("minhash", "substring") if stage in (s, "all")])
@@ -137,6 +143,7 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument("--stage", default="all", choices=STAGES)
     parser.add_argument("--config", help="YAML config (default: built-in defaults, see configs/dedup.yaml)")
     add_ray_arguments(parser)
+    add_overwrite_argument(parser)
     parser.add_argument("--keep-work", action="store_true", help="keep the intermediate files in OUTPUT/_work")
     return parser.parse_args(argv)
 
@@ -144,5 +151,6 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
 def main(argv: Optional[List[str]] = None) -> int:
     args = parse_args(argv)
     return run_pipeline("dedup", args.output, lambda: dedup(load_config(args.config), args.input, args.output, args.stage,
-                                                            args.in_process, args.ray_address, args.keep_work))
+                                                            args.in_process, args.ray_address, args.keep_work,
+                                                            args.overwrite), [args.input])
 

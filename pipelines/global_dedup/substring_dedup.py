@@ -34,7 +34,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from common.atomic_io import save_npz
-from common.config_check import ConfigError
+from common.config_check import ConfigError, PathOrName
 from common.tokenizer import load_tokenizer, tokenizer_source
 from operators.dedup.exact_substrings import character_ranges, duplicated_token_mask, remove_ranges, token_runs
 from pipelines.runtime.shard_files import ShardTask, StageFiles, write_shard
@@ -49,7 +49,7 @@ TOKENIZE_BATCH = 256
 @dataclass
 class SubstringConfig:
     # Tokenizer: "qwen2" (the packaged Qwen2 BPE), a tokenizer.json, or a folder (see common/tokenizer.py).
-    tokenizer: Optional[str] = "qwen2"
+    tokenizer: Optional[PathOrName] = "qwen2"
     # Shortest repeated span removed, in tokens (Lee et al. and RefineWeb: 50).
     min_tokens: int = 50
     # A document cut below this many tokens is dropped (datatrove's ESRangeRemover: 50 words).

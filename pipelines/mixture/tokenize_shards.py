@@ -8,8 +8,14 @@ or a pair such as ``en-de`` of ``curate_parallel.py``'s) becomes ``OUTPUT/<group
 ``.idx`` (int32, :mod:`training.megatron_index`): one sequence per document, its ``text`` tokenized
 with the Qwen2 BPE (``tokenizers``; :mod:`common.tokenizer`) and the end-of-document token
 (``<|endoftext|>``) appended. ``OUTPUT/manifest.json`` lists every shard with its group, documents
-and tokens. One Ray Data task per shard; a shard whose ``.idx`` exists is skipped on a rerun, so an
-interrupted run resumes where it stopped.
+and tokens. One Ray Data task per shard.
+
+``OUTPUT/_plan.json`` records what the output was made from (:func:`common.atomic_io.check_plan`): the
+input shards (paths, sizes, modification times), the tokenizer (its file and a digest of it), the
+end-of-document token and the dtype. A rerun with the same plan skips every shard whose ``.idx`` and
+``.json`` exist, so an interrupted run resumes where it stopped; a rerun with another input folder, other
+or rewritten input files, or another tokenizer is one error naming what changed, before any work
+(use a new ``--output``, or ``--overwrite`` to empty the folder and start afresh).
 
 The file is not called ``tokenize.py``: run as a script, its folder comes first on ``sys.path``, and
 a ``pipelines/tokenize.py`` would then stand in for Python's own ``tokenize`` module in every
@@ -27,11 +33,12 @@ from typing import List, Optional
 import numpy as np
 import pyarrow.parquet as pq
 
-from common.atomic_io import finish_run, write_json
+from common.atomic_io import check_plan, finish_run, write_json
 from common.config_check import ConfigError
+from common.fingerprints import files_identity, tree_digest
 from common.tokenizer import load_tokenizer, tokenizer_source
 from operators.stats import PipelineStats
-from pipelines.runtime.cli import add_ray_arguments, run_pipeline
+from pipelines.runtime.cli import add_overwrite_argument, add_ray_arguments, run_pipeline
 from pipelines.runtime.ray_session import init_ray
 from pipelines.runtime.shard_files import list_inputs
 from pipelines.runtime.task_map import map_items
@@ -98,9 +105,23 @@ def tokenize_task(item: TokenizeItem) -> ShardEntry:
     return entry
 
 
+def tokenizer_identity(spec: Optional[str], source: str) -> dict:
+    """The tokenizer as a plan names it: what was asked, the file or folder it resolved to and its digest
+    (a hub id is named by itself)."""
+    local = os.path.exists(source)
+    return {"spec": spec or "qwen2", "source": os.path.abspath(source) if local else source,
+            "digest": tree_digest(source) if local else None}
+
+
+def run_plan(inputs: List[str], tokenizer: Optional[str], source: str, eod_token: str) -> dict:
+    """What a token output depends on: compared with ``OUTPUT/_plan.json`` before a rerun reuses a shard."""
+    return {"pipeline": "tokenize_shards", "inputs": files_identity(inputs),
+            "tokenizer": tokenizer_identity(tokenizer, source), "eod_token": eod_token, "dtype": "int32"}
+
+
 def tokenize_shards(input_dir: str, output: str, tokenizer: Optional[str] = "qwen2", eod_token: str = EOD_TOKEN,
                     in_process: bool = False, ray_address: Optional[str] = None,
-                    num_cpus: Optional[int] = None) -> PipelineStats:
+                    num_cpus: Optional[int] = None, overwrite: bool = False) -> PipelineStats:
     if not os.path.isdir(input_dir):
         raise ConfigError(f"--input: folder not found: {input_dir}")
     inputs = list_inputs(input_dir)
@@ -109,6 +130,7 @@ def tokenize_shards(input_dir: str, output: str, tokenizer: Optional[str] = "qwe
     source = tokenizer_source(tokenizer, "--tokenizer")
     end_of_document_id(load_tokenizer(tokenizer, "--tokenizer"), eod_token)
     output = os.path.abspath(output)
+    check_plan(output, run_plan(inputs, tokenizer, source, eod_token), overwrite=overwrite)
     items = []
     for path in inputs:
         relative = os.path.relpath(path, input_dir)
@@ -143,6 +165,7 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
                         help="qwen2 (the packaged Qwen2 BPE), a tokenizer.json, or a model folder (default: %(default)s)")
     parser.add_argument("--eod-token", default=EOD_TOKEN, help="appended to every document (default: %(default)s)")
     parser.add_argument("--num-cpus", type=int, help="CPUs of the embedded local Ray")
+    add_overwrite_argument(parser)
     add_ray_arguments(parser)
     return parser.parse_args(argv)
 
@@ -150,5 +173,6 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
 def main(argv: Optional[List[str]] = None) -> int:
     args = parse_args(argv)
     return run_pipeline("tokenize_shards", args.output, lambda: tokenize_shards(
-        args.input, args.output, args.tokenizer, args.eod_token, args.in_process, args.ray_address, args.num_cpus))
+        args.input, args.output, args.tokenizer, args.eod_token, args.in_process, args.ray_address, args.num_cpus,
+        args.overwrite))
 

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from typing import Optional
 
-from common.config_check import ConfigError, build, check_section_files, read_yaml_mapping
+from common.config_check import ConfigError, build, check_section_files, config_dir, read_yaml_mapping
 from operators.parallel.bitext_reader import BitextReaderConfig
 from operators.parallel.laser import LaserConfig
 from operators.parallel.pair_filters import PairFilterConfig
@@ -41,7 +42,8 @@ def load_config(path: Optional[str], **overrides) -> ParallelConfig:
     reader.update({k: v for k, v in overrides.items() if k in ("src", "tgt", "format") and v is not None})
     data["reader"] = reader
     if overrides.get("laser_dir") is not None:
-        data["laser"] = {**(data.get("laser") or {}), "model_dir": overrides["laser_dir"]}
-    config = build(ParallelConfig, data)
+        # A command-line path is relative to the current directory, a config's to the config file.
+        data["laser"] = {**(data.get("laser") or {}), "model_dir": os.path.abspath(overrides["laser_dir"])}
+    config = build(ParallelConfig, data, base_dir=config_dir(path))
     check_section_files(config)  # every model and list the steps will load exists, before any work
     return config

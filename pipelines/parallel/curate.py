@@ -29,8 +29,9 @@ from collections import Counter
 from dataclasses import asdict
 from typing import List, Optional
 
-from common.atomic_io import finish_run
+from common.atomic_io import check_plan, finish_run
 from common.config_check import ConfigError
+from common.fingerprints import files_identity, settings_plan
 from operators.parallel.bitext_reader import BitextReader
 from operators.stats import PipelineStats
 from pipelines.parallel.config import ParallelConfig, load_config
@@ -46,7 +47,7 @@ from pipelines.parallel.steps import (
     parallel_steps,
     render_task,
 )
-from pipelines.runtime.cli import add_ray_arguments, run_pipeline
+from pipelines.runtime.cli import add_overwrite_argument, add_ray_arguments, run_pipeline
 from pipelines.runtime.ray_session import init_ray
 from pipelines.runtime.ray_stats import publish_stats
 from pipelines.runtime.task_map import map_items, run_stage
@@ -55,7 +56,7 @@ log = logging.getLogger("curate_parallel")
 
 
 def curate_parallel(config: ParallelConfig, inputs: List[str], output: str, in_process: bool = False,
-                    ray_address: Optional[str] = None) -> PipelineStats:
+                    ray_address: Optional[str] = None, overwrite: bool = False) -> PipelineStats:
     if not inputs:
         raise ConfigError("--input: no input files")
     reader = BitextReader(config.reader)
@@ -63,6 +64,10 @@ def curate_parallel(config: ParallelConfig, inputs: List[str], output: str, in_p
         reader.check_location(location)
     output = os.path.abspath(output)
     work = os.path.join(output, "_work")
+    plan = {"pipeline": "curate_parallel", "inputs": files_identity(inputs),
+            **settings_plan(config, drop=["num_cpus"])}
+    if check_plan(output, plan, overwrite):
+        log.info("starting afresh in %s", output)
     if not in_process:
         init_ray(ray_address, config.num_cpus)
     config_data = asdict(config)
@@ -109,6 +114,7 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument("--laser-dir", help="folder with the LASER model files (default: heuristics only)")
     parser.add_argument("--config", help="YAML config (see configs/parallel.yaml)")
     add_ray_arguments(parser)
+    add_overwrite_argument(parser)
     return parser.parse_args(argv)
 
 
@@ -117,9 +123,9 @@ def main(argv: Optional[List[str]] = None) -> int:
 
     def job() -> PipelineStats:
         config = load_config(args.config, src=args.src, tgt=args.tgt, format=args.format, laser_dir=args.laser_dir)
-        stats = curate_parallel(config, args.input, args.output, args.in_process, args.ray_address)
+        stats = curate_parallel(config, args.input, args.output, args.in_process, args.ray_address, args.overwrite)
         log.info("%s", json.dumps(stats.details["parallel"], ensure_ascii=False))
         return stats
 
-    return run_pipeline("curate_parallel", args.output, job)
+    return run_pipeline("curate_parallel", args.output, job, args.input)
 

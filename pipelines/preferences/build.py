@@ -31,13 +31,17 @@ import hashlib
 import json
 import os
 import sys
+from dataclasses import asdict
 from typing import List, Optional, Tuple
 
-from common.atomic_io import atomic_write, finish_run
+from common.atomic_io import atomic_write, check_plan, finish_run
 from common.config_check import ConfigError
+from common.fingerprints import files_identity
 from operators.sft.reader import read_records
 from operators.stats import PipelineStats
 from pipelines.preferences.generation import Endpoint, GenerationSettings, generate_pair, prompt_messages
+from pipelines.runtime.cli import add_overwrite_argument
+from pipelines.runtime.job_paths import check_job_paths
 from pipelines.runtime.local_inputs import expand_record_files
 
 REASONS = ("format:unknown", "pref:tie", "pref:identical", "pref:empty", "pref:duplicate")
@@ -105,9 +109,15 @@ def to_pair(record: dict) -> Tuple[Optional[dict], Optional[str]]:
 
 
 def build_preferences(inputs: List[str], output: str, policy: Optional[Endpoint] = None,
-                      judge: Optional[Endpoint] = None, settings: Optional[GenerationSettings] = None) -> PipelineStats:
+                      judge: Optional[Endpoint] = None, settings: Optional[GenerationSettings] = None,
+                      overwrite: bool = False) -> PipelineStats:
     """Pairs from preference records, or generated and judged from prompts when ``policy`` is given."""
     locations = expand_record_files(inputs)
+    output = os.path.abspath(output)
+    endpoints = {"policy": asdict(policy) if policy else None, "judge": asdict(judge) if judge else None,
+                 "generation": asdict(settings or GenerationSettings())}
+    check_plan(output, {"pipeline": "build_preferences", "inputs": files_identity(locations), "settings": endpoints},
+               overwrite)
     reader = "preference_generation" if policy is not None else "preference_reader"
     stats = PipelineStats([reader, "preference_dedup"])
     seen = set()
@@ -158,8 +168,11 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--judge-model")
     parser.add_argument("--judge-key-env", help="environment variable holding the judge endpoint's API key")
     parser.add_argument("--temperatures", type=float, nargs=2, default=[0.7, 1.0])
+    add_overwrite_argument(parser)
     args = parser.parse_args(argv)
     try:
+        check_job_paths("--output", [args.output])
+        check_job_paths("--input", args.input)
         policy = judge = None
         if args.policy_url:
             if not args.policy_model:
@@ -167,7 +180,8 @@ def main(argv: Optional[List[str]] = None) -> int:
             policy = Endpoint(args.policy_url, args.policy_model, args.policy_key_env)
             judge = Endpoint(args.judge_url or args.policy_url, args.judge_model or args.policy_model,
                              args.judge_key_env or args.policy_key_env)
-        stats = build_preferences(args.input, args.output, policy, judge, GenerationSettings(list(args.temperatures)))
+        stats = build_preferences(args.input, args.output, policy, judge, GenerationSettings(list(args.temperatures)),
+                                  args.overwrite)
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

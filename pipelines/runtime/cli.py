@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import logging
 import sys
-from typing import Callable
+from typing import Callable, Sequence
 
 from common.config_check import ConfigError
 from operators.stats import PipelineStats
+from pipelines.runtime.job_paths import check_job_paths
 
 
 def add_ray_arguments(parser: argparse.ArgumentParser) -> None:
@@ -16,15 +18,52 @@ def add_ray_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--in-process", action="store_true", help="run without Ray, in this process")
 
 
-def run_pipeline(name: str, output: str, job: Callable[[], PipelineStats]) -> int:
-    """Run ``job``; a bad config or input is one line on stderr and exit status 2; otherwise the
-    statistics table (also what the Ray dashboard shows at the end of the job's log)."""
+def add_overwrite_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--overwrite", action="store_true",
+                        help="replace what an earlier run with other inputs or settings left in the output folder "
+                             "(without it, such a folder is an error; a rerun with the same ones resumes)")
+
+
+# Storage failures that stop a run as one line instead of a traceback.
+STORAGE_ERRORS = {errno.ENOSPC, errno.EROFS, errno.EDQUOT, errno.EACCES, errno.EPERM, errno.EIO}
+
+
+def storage_error(exc: OSError, output: str) -> str:
+    where = f": {exc.filename}" if exc.filename else f" (writing under {output})"
+    return (f"{exc.strerror or exc}{where}; the run stopped and committed nothing unfinished (finished chunks and "
+            f"stages stay): fix the storage and rerun the same command to resume")
+
+
+def run_pipeline(name: str, output: str, job: Callable[[], PipelineStats], inputs: Sequence[str] = ()) -> int:
+    """Run ``job``; a bad config or input is one line on stderr and exit status 2; storage failing during the
+    run (full, read-only, over quota) one line and status 1, with nothing half-committed; otherwise the
+    statistics table (also what the Ray dashboard shows at the end of the job's log), then the run's
+    warnings (:func:`print_warnings`)."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     try:
+        check_job_paths("--output", [output])
+        check_job_paths("--input", inputs)
         stats = job()
     except (ConfigError, FileNotFoundError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except OSError as exc:
+        cause = getattr(exc, "cause", None) or exc  # a Ray task's error carries the worker's exception
+        if not isinstance(cause, OSError) or cause.errno not in STORAGE_ERRORS:
+            raise
+        print(f"error: {storage_error(cause, output)}", file=sys.stderr)
+        return 1
     print(f"\n=== {name}: per-operator statistics ({output}/stats.json) ===")
     print(stats.table())
+    print_warnings(stats)
     return 0
+
+
+def print_warnings(stats: PipelineStats) -> None:
+    """The last lines of a run's output, after the table, so that what went wrong on a Ray worker (whose log
+    nobody reads) is seen on the driver: inputs that gave no documents,
+    files of directory inputs skipped by name, and every reason that says an input is damaged
+    (``warc_unreadable``, ``warc_empty``, ``error:*`` ...), each with the first few file names or document
+    ids from the statistics' samples (:meth:`PipelineStats.problem_lines`). A clean run prints nothing."""
+    for line in stats.problem_lines():
+        print(line)

@@ -1,14 +1,21 @@
 """Local record files given as ``--input``: JSONL / JSON lines (plain or compressed) and Parquet, as the SFT
-and preference pipelines take them. (Web inputs, remote ones included, are ``common.remote_files``.)"""
+and preference pipelines take them. (Web inputs, remote ones included, are ``common.remote_files``.)
+
+Files named explicitly and glob matches are always read; in a folder only record files (by name) are, and
+the others (``SOURCE.md``, ``readme.txt``) are left out with one warning line per folder naming them."""
 
 from __future__ import annotations
 
 import glob
+import logging
 import os
 from typing import List
 
 from common.compressed_files import COMPRESSIONS
 from common.config_check import ConfigError
+from common.remote_files import describe_skipped
+
+log = logging.getLogger(__name__)
 
 SUFFIXES = (".jsonl", ".json", ".parquet")
 
@@ -23,7 +30,11 @@ def expand_record_files(inputs: List[str]) -> List[str]:
     found: List[str] = []
     for spec in inputs:
         if os.path.isdir(spec):
-            matches = sorted(p for p in glob.glob(os.path.join(spec, "**", "*"), recursive=True) if _is_input(p))
+            listed = sorted(glob.glob(os.path.join(spec, "**", "*"), recursive=True))
+            matches = [p for p in listed if _is_input(p)]
+            skipped = [p for p in listed if not _is_input(p) and os.path.isfile(p)]
+            if skipped:
+                log.warning("%s", describe_skipped(spec, skipped, "files that are not JSONL/JSON/Parquet"))
         elif os.path.isfile(spec):
             matches = [spec]
         else:

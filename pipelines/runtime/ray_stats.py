@@ -9,6 +9,12 @@
   aggregate with ``sum by (operator, reason)``). ``lang`` is the document's language from language ID
   on, and empty before it.
 
+* Samples and files travel the same way: a report's ``samples`` (per reason, the smallest few document ids or
+  locations dropped for it) and a source's per-location ``files`` report go to the collector with the counts
+  and come back in the chunk's ``to_dict()``, so ``stats.json`` and the driver's end-of-run warnings name
+  unreadable or empty files that only a worker's log (in Ray's session folder) mentioned before. They are not
+  metrics.
+
 * :func:`publish_stats` is the driver's way for pipelines whose tasks return their counts (global
   dedup, parallel data): the same counters, one stage's totals at a time.
 
@@ -90,14 +96,15 @@ class StatsCollector:
         self.duplicates = 0
 
     def add(self, chunk: str, name: str, docs_in: int, docs_out: int, dropped: dict, by_language=None,
-            noted=None, key: Optional[str] = None) -> bool:
+            noted=None, key: Optional[str] = None, samples: Optional[dict] = None,
+            files: Optional[dict] = None) -> bool:
         """Counts a batch's report unless its key was seen in this chunk; True when it was counted."""
         if key is not None:
             if key in self._seen[chunk]:
                 self.duplicates += 1
                 return False
             self._seen[chunk].add(key)
-        self._chunks[chunk].add(name, docs_in, docs_out, dropped, by_language, noted)
+        self._chunks[chunk].add(name, docs_in, docs_out, dropped, by_language, noted, samples=samples, files=files)
         return True
 
     def pop(self, chunk: str) -> dict:
@@ -115,11 +122,11 @@ class RayStatsSink:
         self.pipeline = pipeline
 
     def add(self, name: str, docs_in: int, docs_out: int, dropped: dict, by_language=None, noted=None,
-            key: Optional[str] = None) -> None:
+            key: Optional[str] = None, samples: Optional[dict] = None, files: Optional[dict] = None) -> None:
         import ray
 
         counted = ray.get(self.collector.add.remote(self.chunk, name, docs_in, docs_out, dropped, by_language,
-                                                    noted, key))
+                                                    noted, key, samples=samples, files=files))
         if not counted:
             return
         try:

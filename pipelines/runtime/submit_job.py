@@ -7,7 +7,11 @@ Like ``ray job submit --working-dir . -- ...``, plus job metadata (dashboard →
 ``ray job list``): ``pipeline`` (the script's name), ``config_sha256`` (of the ``--config`` file's
 bytes, or ``defaults`` without one), ``git_commit`` and ``git_dirty`` (of this checkout), and
 ``entrypoint``. The submission id is ``<pipeline>-<time>`` unless ``--submission-id`` gives one.
-Prints the id; ``--wait`` follows the job to its end and exits 0 only when it SUCCEEDED.
+Prints the id; ``--wait`` follows the job to its end and exits 0 only when it SUCCEEDED. Relative local
+``--input``/``--output`` (and the other data-path flags of ``pipelines/runtime/job_paths.py``) are made
+absolute against the directory this command runs in — paths the cluster's nodes must see (a local cluster,
+or a shared file system) — where a plain ``ray job submit`` would write them into Ray's temporary copy of the
+working dir (the pipelines refuse that).
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from typing import Dict, List, Optional
 ROOT = Path(__file__).resolve().parents[2]  # the checkout: pipelines/runtime/ -> root
 
 from common.config_check import ConfigError
+from pipelines.runtime.job_paths import absolute_entrypoint
 
 
 def _git(*args: str) -> str:
@@ -62,6 +67,7 @@ def submit(address: str, entrypoint: List[str], submission_id: Optional[str] = N
            env_vars: Optional[Dict[str, str]] = None) -> str:
     from ray.job_submission import JobSubmissionClient
 
+    entrypoint = absolute_entrypoint(entrypoint, os.getcwd())
     metadata = job_metadata(entrypoint)
     client = JobSubmissionClient(address)
     runtime_env = {"working_dir": str(ROOT),

@@ -26,10 +26,11 @@ from typing import List, Optional
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from common.atomic_io import atomic_write, finish_run
+from common.atomic_io import atomic_write, check_plan, finish_run
+from common.fingerprints import files_identity, settings_plan
 from operators.sft.scoring import load_function
 from operators.stats import PipelineStats
-from pipelines.runtime.cli import add_ray_arguments, run_pipeline
+from pipelines.runtime.cli import add_overwrite_argument, add_ray_arguments, run_pipeline
 from pipelines.runtime.local_inputs import expand_record_files
 from pipelines.runtime.ray_session import init_ray
 from pipelines.runtime.task_map import map_items
@@ -39,12 +40,14 @@ from pipelines.sft.steps import DEDUP_STEP, CleanItem, clean_task, sft_steps
 
 PIPELINE_NAME = "curate_sft"
 def curate_sft(config: SftConfig, inputs: List[str], output: str, in_process: bool = False,
-               ray_address: Optional[str] = None) -> PipelineStats:
+               ray_address: Optional[str] = None, overwrite: bool = False) -> PipelineStats:
     locations = expand_record_files(inputs)
     for hook in config.scoring:  # a bad hook is one error before any work
         load_function(hook.function, f"scoring.{hook.name}.function")
     output = os.path.abspath(output)
     work = os.path.join(output, "_work")
+    check_plan(output, {"pipeline": PIPELINE_NAME, "inputs": files_identity(locations),
+                        **settings_plan(config, drop=["num_cpus"])}, overwrite)
     if not in_process:
         init_ray(ray_address, config.num_cpus)
     items = [CleanItem(loc, asdict(config), os.path.join(work, f"part-{i:05d}.parquet"))
@@ -80,6 +83,7 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument("--config", help="configs/sft.yaml")
     parser.add_argument("--num-cpus", type=int, help="CPUs of the embedded Ray (default: all)")
     add_ray_arguments(parser)
+    add_overwrite_argument(parser)
     return parser.parse_args(argv)
 
 
@@ -90,7 +94,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         config = load_sft_config(args.config)
         if args.num_cpus is not None:
             config.num_cpus = args.num_cpus
-        return curate_sft(config, args.input, args.output, args.in_process, args.ray_address)
+        return curate_sft(config, args.input, args.output, args.in_process, args.ray_address, args.overwrite)
 
-    return run_pipeline(PIPELINE_NAME, args.output, job)
+    return run_pipeline(PIPELINE_NAME, args.output, job, args.input)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import List, Optional
 
-from common.config_check import build, read_yaml_mapping
+from common.config_check import build, config_dir, read_yaml_mapping
 from operators.sft.cleaning import SftCleaningConfig
 from operators.sft.reader import SftReaderConfig
 from operators.sft.scoring import ScoreHook
@@ -22,7 +22,7 @@ class SftConfig:
 
 
 def load_sft_config(path: Optional[str]) -> SftConfig:
-    return build(SftConfig, read_yaml_mapping("--config", path) if path else {})
+    return build(SftConfig, read_yaml_mapping("--config", path) if path else {}, base_dir=config_dir(path))
 
 
 __all__ = ["SftConfig", "load_sft_config"]

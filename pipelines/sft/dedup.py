@@ -22,7 +22,7 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from common.config_check import ConfigError
+from common.config_check import ConfigError, PathOrName
 from operators.dedup.minhash import MinHashConfig, band_keys, signatures
 from operators.dedup.simhash import fingerprints, near_pairs
 from pipelines.global_dedup.connected_components import components_in_memory
@@ -35,7 +35,7 @@ class SftDedupConfig:
     minhash_threshold: float = 0.8
     simhash: bool = True
     simhash_max_distance: int = 3
-    embedding_model: Optional[str] = None
+    embedding_model: Optional[PathOrName] = None
     embedding_threshold: float = 0.7
     embedding_batch_size: int = 64
 

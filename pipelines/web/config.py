@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Optional
 
-from common.config_check import ConfigError, build, check_section_files, read_yaml_mapping
+from common.config_check import ConfigError, build, check_section_files, config_dir, read_yaml_mapping
 from operators.web.extract import ExtractConfig
 from operators.web.langid import LanguageIdConfig
 from operators.web.perplexity import PerplexityConfig
@@ -62,6 +62,6 @@ class CurateConfig:
 
 def load_config(path: Optional[str]) -> CurateConfig:
     data = read_yaml_mapping("--config", path) if path else {}
-    config = build(CurateConfig, data)
+    config = build(CurateConfig, data, base_dir=config_dir(path))
     check_section_files(config)  # every model and list the steps will load exists, before any work
     return config

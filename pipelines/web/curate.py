@@ -5,7 +5,8 @@
 
 Standalone it starts an embedded local Ray; under ``ray job submit`` (RAY_ADDRESS set) or with
 ``--ray-address`` it uses that cluster; ``--in-process`` runs without Ray at all (one process).
-Inputs are processed in chunks of files; finished chunks (``_SUCCESS``) are skipped on a rerun.
+Inputs are processed in chunks of files; a rerun with the same inputs and settings skips the finished chunks
+(``_SUCCESS``); with other ones it is an error naming what changed (``--overwrite`` starts afresh).
 Writes ``OUT/<lang>/*.parquet`` and ``OUT/stats.json``, and prints the statistics table.
 """
 
@@ -22,11 +23,12 @@ from typing import List, Optional, Tuple
 
 import pyarrow as pa
 
-from common.atomic_io import finish_run
+from common.atomic_io import check_plan, finish_run
 from common.config_check import ConfigError
-from common.remote_files import COMMON_CRAWL_HTTPS, expand_inputs
+from common.fingerprints import file_identity, files_identity, settings_plan
+from common.remote_files import COMMON_CRAWL_HTTPS, expand_input_files
 from operators.stats import PipelineStats
-from pipelines.runtime.cli import add_ray_arguments, run_pipeline
+from pipelines.runtime.cli import add_overwrite_argument, add_ray_arguments, run_pipeline
 from pipelines.runtime.executor import InProcessExecutor, RayDataExecutor, StepList
 from pipelines.runtime.ray_session import init_ray
 from pipelines.web.config import CurateConfig, load_config
@@ -43,6 +45,7 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument("--output", required=True, help="output directory")
     parser.add_argument("--config", help="YAML config (default: built-in defaults, see configs/curate_cc.yaml)")
     add_ray_arguments(parser)
+    add_overwrite_argument(parser)
     parser.add_argument("--num-cpus", type=int, help="CPUs of the embedded local Ray (overrides ray.num_cpus)")
     parser.add_argument("--chunk-files", type=int, help="input files per chunk (overrides output.chunk_files)")
     parser.add_argument("--listing-prefix", default=COMMON_CRAWL_HTTPS,
@@ -88,14 +91,46 @@ def run_chunk(steps: StepList, chunk: Chunk, tmp_dir: str, rows_per_file: int, c
     return concat_manifests(manifests), stats
 
 
+def progress_line(running: PipelineStats, chunks: int, total_chunks: int, files: int, total_files: int,
+                  elapsed: float) -> str:
+    """``progress: 2/3 chunks, 10/15 files, 444 records read, 52 documents kept, 37 records/s, ETA 12 s``: the
+    records the reader read (its docs_in, every WARC record), the documents the last step kept, and the time
+    left at this run's pace over its files."""
+    records = running.operators[0].docs_in if running.operators else 0
+    kept = sum(running.kept_per_language.values())
+    line = (f"progress: {chunks}/{total_chunks} chunks, {files}/{total_files} files, {records} records read, "
+            f"{kept} documents kept, {records / max(elapsed, 1e-9):.0f} records/s")
+    if 0 < files < total_files:
+        line += f", ETA {_duration(elapsed * (total_files - files) / files)}"
+    return line
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 5400:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+def run_plan(config: CurateConfig, locations: List[str], chunks: List[Chunk]) -> dict:
+    """What a run's output depends on: its input files, how they are chunked, the settings (Ray's only place
+    the work) and the files they name, and the language-ID model (lid.176 from its package by default)."""
+    return {"pipeline": PIPELINE_NAME, "inputs": files_identity(locations),
+            "chunks": [chunk.name for chunk in chunks], **settings_plan(config, drop=["ray"]),
+            "lid_model": file_identity(config.langid.resolved_model_path())}
+
+
 def curate(config: CurateConfig, inputs: List[str], output: str, in_process: bool = False,
-           ray_address: Optional[str] = None, listing_prefix: str = COMMON_CRAWL_HTTPS) -> PipelineStats:
-    locations = expand_inputs(inputs, listing_prefix)
+           ray_address: Optional[str] = None, listing_prefix: str = COMMON_CRAWL_HTTPS,
+           overwrite: bool = False) -> PipelineStats:
+    expansion = expand_input_files(inputs, listing_prefix)
+    locations = expansion.locations
     if not locations:
         raise ConfigError("--input: no input files")
     shards = ShardOutput(output)
     chunks = plan_chunks(locations, config.output.chunk_files)
-    shards.check_plan(chunks)
+    check_plan(shards.root, run_plan(config, locations, chunks), overwrite)
     todo = [c for c in chunks if not shards.is_done(c)]
     log.info("%d input files in %d chunks; %d already done", len(locations), len(chunks), len(chunks) - len(todo))
 
@@ -110,25 +145,28 @@ def curate(config: CurateConfig, inputs: List[str], output: str, in_process: boo
     running = PipelineStats(steps.names)
     lock = threading.Lock()
     progress = {"chunks": 0, "files": 0}
+    todo_files = sum(len(c.files) for c in todo)
     run_started = time.time()
 
     def process(chunk: Chunk) -> None:
         started = time.time()
         shards.reset_chunk(chunk)
         tmp_dir = shards.tmp_dir(chunk)
-        manifest, stats = run_chunk(steps, chunk, tmp_dir, config.output.rows_per_file, collector,
-                                    config.ray.cpus_per_task)
-        shards.commit_chunk(chunk, manifest, stats)
+        try:
+            manifest, stats = run_chunk(steps, chunk, tmp_dir, config.output.rows_per_file, collector,
+                                        config.ray.cpus_per_task)
+            shards.commit_chunk(chunk, manifest, stats)
+        except BaseException:
+            shards.reset_chunk(chunk, best_effort=True)  # nothing of an unfinished chunk stays (a full disk...)
+            raise
         with lock:
             running.merge(stats)
             progress["chunks"] += 1
             progress["files"] += len(chunk.files)
-            first = running.operators[0] if running.operators else None
-            log.info("progress: %d/%d chunks, %d/%d files, %d documents read, %d kept, %.0f s (%s: %d files in "
-                     "%.1f s); this run so far:\n%s", progress["chunks"], len(todo), progress["files"],
-                     sum(len(c.files) for c in todo), first.docs_out if first else 0,
-                     sum(running.kept_per_language.values()), time.time() - run_started, chunk.name,
-                     len(chunk.files), time.time() - started, running.table())
+            log.info("%s (%s: %d files in %.1f s); this run so far:\n%s",
+                     progress_line(running, progress["chunks"], len(todo), progress["files"], todo_files,
+                                   time.time() - run_started),
+                     chunk.name, len(chunk.files), time.time() - started, running.table())
 
     if concurrency == 1:
         for chunk in todo:
@@ -139,9 +177,11 @@ def curate(config: CurateConfig, inputs: List[str], output: str, in_process: boo
             for future in [pool.submit(process, chunk) for chunk in todo]:
                 future.result()
 
+    shards.remove_tmp()
     total = PipelineStats(steps.names)
     for chunk in chunks:
         total.merge(shards.chunk_stats(chunk))
+    total.add_skipped_inputs(expansion.skipped)
     total.check()
     finish_run(shards.root, total, f"Statistics of {os.path.basename(shards.root)}")
     return total
@@ -158,7 +198,8 @@ def main(argv: Optional[List[str]] = None) -> int:
             if args.chunk_files <= 0:
                 raise ConfigError("--chunk-files: must be positive")
             config.output.chunk_files = args.chunk_files
-        return curate(config, args.input, args.output, args.in_process, args.ray_address, args.listing_prefix)
+        return curate(config, args.input, args.output, args.in_process, args.ray_address, args.listing_prefix,
+                      args.overwrite)
 
-    return run_pipeline(PIPELINE_NAME, args.output, job)
+    return run_pipeline(PIPELINE_NAME, args.output, job, args.input)
 

@@ -5,7 +5,7 @@ Layout of an output directory::
     OUT/<lang>/<chunk>-<nnnn>.parquet      curated documents (id, url, source, warc_date, text, lang, lang_score)
     OUT/_chunks/<chunk>/stats.json         that chunk's statistics
     OUT/_chunks/<chunk>/_SUCCESS           written last: the chunk is complete
-    OUT/_chunks/plan.json                  the chunking of the inputs (a rerun must use the same)
+    OUT/_plan.json                         inputs, chunking and settings (a rerun must have the same)
     OUT/stats.json                         all chunks merged
     OUT/_tmp/<chunk>/...                   in-progress parts, renamed into place on commit
 
@@ -28,7 +28,7 @@ from typing import Dict, List, Sequence
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from common.atomic_io import check_plan, publish, write_parquet, write_text
+from common.atomic_io import publish, write_parquet, write_text
 from operators.stats import PipelineStats
 
 MANIFEST_SCHEMA = pa.schema([("lang", pa.string()), ("path", pa.string()), ("rows", pa.int64())])
@@ -65,14 +65,9 @@ class ShardOutput:
     def is_done(self, chunk: Chunk) -> bool:
         return os.path.exists(os.path.join(self.chunk_dir(chunk), "_SUCCESS"))
 
-    def check_plan(self, chunks: Sequence[Chunk]) -> None:
-        """Record the chunking; refuse to resume an output made with another one."""
-        plan = {"chunks": [{"name": c.name, "files": list(c.files)} for c in chunks]}
-        check_plan(os.path.join(self.root, "_chunks", "plan.json"), plan, self.root,
-                   "a run over other inputs or another chunk size")
-
-    def reset_chunk(self, chunk: Chunk) -> None:
-        """Remove every trace of an unfinished chunk."""
+    def reset_chunk(self, chunk: Chunk, best_effort: bool = False) -> None:
+        """Remove every trace of an unfinished chunk (``best_effort``: as much as the storage lets, after a
+        failure; the next run's reset removes the rest)."""
         shutil.rmtree(self.tmp_dir(chunk), ignore_errors=True)
         shutil.rmtree(self.chunk_dir(chunk), ignore_errors=True)
         if os.path.isdir(self.root):
@@ -82,7 +77,11 @@ class ShardOutput:
                     continue
                 for name in os.listdir(lang_dir):
                     if name.startswith(chunk.name + "-"):
-                        os.remove(os.path.join(lang_dir, name))
+                        try:
+                            os.remove(os.path.join(lang_dir, name))
+                        except OSError:
+                            if not best_effort:
+                                raise
 
     def commit_chunk(self, chunk: Chunk, manifest: pa.Table, stats: PipelineStats) -> None:
         """Move the chunk's parts into place, then write its stats and _SUCCESS."""
@@ -98,6 +97,10 @@ class ShardOutput:
         write_text(os.path.join(self.chunk_dir(chunk), "stats.json"), stats.to_json())
         write_text(os.path.join(self.chunk_dir(chunk), "_SUCCESS"), "")
         shutil.rmtree(self.tmp_dir(chunk), ignore_errors=True)
+
+    def remove_tmp(self) -> None:
+        """Remove ``_tmp`` once every chunk is committed (it is empty then)."""
+        shutil.rmtree(os.path.join(self.root, "_tmp"), ignore_errors=True)
 
     def chunk_stats(self, chunk: Chunk) -> PipelineStats:
         with open(os.path.join(self.chunk_dir(chunk), "stats.json"), encoding="utf-8") as handle:

@@ -46,14 +46,23 @@ def test_listing_expands_relative_paths_with_prefix(served_crawl):
     assert locations == [served_crawl + "crawl-data/" + name for name in FILES]
 
 
+def _counts(stats: dict) -> dict:
+    """The statistics without their samples, which name the files where they were read (URL or local path)."""
+    return {**stats, "operators": [{k: v for k, v in op.items() if k != "samples"} for op in stats["operators"]]}
+
+
 def _curate_listing_and_local_copies(base: str, tmp_path):
-    """Curate ``base``/warc.paths.gz and the same files from local disk; (remote output dir, both stats)."""
+    """Curate ``base``/warc.paths.gz and the same files from local disk; (remote output dir, both stats' counts).
+    The remote run's samples name the remote files."""
     remote_out, local_out = tmp_path / "remote", tmp_path / "local"
     assert main(["--input", base + "warc.paths.gz", "--listing-prefix", base,
                  "--output", str(remote_out), "--in-process"]) == 0
     assert main(["--input", *[str(shared_path("warc", n)) for n in FILES],
                  "--output", str(local_out), "--in-process"]) == 0
-    return remote_out, read_stats(str(remote_out)), read_stats(str(local_out))
+    remote = read_stats(str(remote_out))
+    samples = [value for op in remote["operators"] for values in op.get("samples", {}).values() for value in values]
+    assert samples and all(value.startswith(base) for value in remote["operators"][0]["samples"]["warc_not_a_document"])
+    return remote_out, _counts(remote), _counts(read_stats(str(local_out)))
 
 
 def test_pipeline_reads_a_listing_over_http_like_local_files(served_crawl, tmp_path):

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pyarrow as pa
 import pytest
 
-from operators.base import Filter, Mapper, Outcome
-from operators.runner import OperatorRunner
+from operators.base import Filter, Mapper, Outcome, Source
+from operators.runner import OperatorRunner, SourceRunner
 from operators.stats import PipelineStats
 
 SENTENCES = [
@@ -121,3 +121,36 @@ def test_counts_per_language_when_rows_carry_a_language():
     merged.operator("fragile").by_language["fr"].docs_out += 1
     with pytest.raises(AssertionError):
         merged.check()
+
+
+def test_runner_samples_the_ids_of_each_reason_and_of_errors():
+    stats = PipelineStats()
+    OperatorRunner(ShortTextFilter(), stats)(_batch())
+    assert stats.operator("short_text").samples == {"empty": ["d1"], "too_short": ["d3"]}
+    stats = PipelineStats()
+    OperatorRunner(FragileMapper(), stats)(_batch())  # retried row by row; d3 raises
+    assert stats.operator("fragile").samples == {"error:fragile": ["d3"]}
+    assert stats.to_dict()["operators"][0]["samples"] == {"error:fragile": ["d3"]}
+
+
+class _ListSource(Source):
+    """Reads "a,b,-" as rows a, b and a dropped placeholder; "" as nothing at all."""
+
+    name = "list_source"
+
+    def read(self, location):
+        rows = [r for r in location.split(",") if r]
+        if rows:
+            yield Outcome(pa.table({"id": [f"{location}/{r}" for r in rows]}),
+                          ["dash" if r == "-" else None for r in rows])
+
+
+def test_source_runner_names_the_locations_that_gave_no_documents():
+    stats = PipelineStats()
+    runner = SourceRunner(_ListSource(), stats)
+    out = list(runner(pa.table({"path": ["a,b", "-", ""]})))
+    assert [t.num_rows for t in out] == [2]
+    op = stats.operator("list_source")
+    assert (op.docs_in, op.docs_out, dict(op.dropped)) == (3, 2, {"dash": 1})
+    assert op.samples == {"dash": ["-/-"]}
+    assert op.files_dict() == {"read": 3, "without_documents": 2, "samples": ["", "-"]}

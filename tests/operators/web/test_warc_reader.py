@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gzip
+
 import pyarrow as pa
 import pytest
 
@@ -22,7 +24,9 @@ def read_all(path, **config):
 def test_common_crawl_warc_keeps_html_responses_with_metadata():
     path = shared_path("warc", "CC-MAIN-2020-34_excerpt_resiliparse.warc.gz")
     kept, op = read_all(path)
-    assert kept.num_rows == 16 and op.docs_in == 16
+    # 50 records: 16 HTML responses, the rest warcinfo / request / metadata records, counted as such.
+    assert kept.num_rows == op.docs_out == 16 and op.docs_in == 50
+    assert dict(op.dropped) == {"warc_not_a_document": 34}
     row = kept.slice(0, 1).to_pylist()[0]
     assert row["id"].startswith("<urn:uuid:")
     assert row["url"].startswith("http")
@@ -86,11 +90,13 @@ def test_a_file_that_is_not_an_archive_is_one_counted_fault(tmp_path):
     kept, op = read_all(path)
     assert kept is None
     assert dict(op.dropped) == {"warc_unreadable": 1}
+    assert op.samples == {"warc_unreadable": [str(path)]}
 
 
 def test_missing_file_is_counted_not_raised(tmp_path):
     kept, op = read_all(tmp_path / "absent.warc.gz")
     assert kept is None and dict(op.dropped) == {"warc_unreadable": 1}
+    assert op.samples == {"warc_unreadable": [str(tmp_path / "absent.warc.gz")]}
 
 
 def test_small_batches_stream_the_same_documents():
@@ -104,3 +110,68 @@ def test_oversized_record_is_dropped_by_the_memory_guard():
     kept, op = read_all(shared_path("warc", "dolma-wget-sample-0000.warc.gz"), max_record_bytes=50_000)
     assert op.dropped["record_too_large"] > 0
     assert all(len(h.encode()) <= 50_000 for h in kept.column("html").to_pylist())
+
+
+def _write_wat(path):
+    """A tiny WAT file as Common Crawl writes them: a warcinfo record, then JSON ``metadata`` records."""
+    from io import BytesIO
+
+    from warcio.warcwriter import WARCWriter
+
+    with open(path, "wb") as handle:
+        writer = WARCWriter(handle, gzip=True)
+        writer.write_record(writer.create_warcinfo_record(str(path), {"software": "test"}))
+        for n in range(3):
+            payload = ('{"Envelope": {"WARC-Header-Metadata": {"WARC-Type": "response"}}, "n": %d}' % n).encode()
+            writer.write_record(writer.create_warc_record(f"https://example.com/{n}", "metadata",
+                                                          payload=BytesIO(payload),
+                                                          warc_content_type="application/json"))
+    return path
+
+
+@pytest.mark.parametrize("content", [b"", gzip.compress(b"")], ids=["zero_bytes", "empty_gzip"])
+def test_an_empty_file_is_a_counted_fault_named_in_the_samples(tmp_path, content):
+    path = tmp_path / "empty.warc.gz"
+    path.write_bytes(content)
+    kept, op = read_all(path)
+    assert kept is None
+    assert dict(op.dropped) == {"warc_empty": 1}
+    assert op.samples == {"warc_empty": [str(path)]}  # the file itself, not a record offset
+    assert op.files_dict() == {"read": 1, "without_documents": 1, "samples": [str(path)]}
+
+
+def test_wat_records_are_counted_as_not_documents(tmp_path):
+    path = _write_wat(tmp_path / "tiny.warc.wat.gz")
+    kept, op = read_all(path)
+    assert kept is None
+    assert (op.docs_in, op.docs_out, dict(op.dropped)) == (4, 0, {"warc_not_a_document": 4})
+    assert len(op.samples["warc_not_a_document"]) == 4
+    assert all(s.startswith(f"{path}:") for s in op.samples["warc_not_a_document"])
+    assert op.files_dict() == {"read": 1, "without_documents": 1, "samples": [str(path)]}
+
+
+def test_common_crawl_wat_excerpt_is_counted_not_silent():
+    path = shared_path("warc", "CC-MAIN-2024-22_whirlwind.warc.wat.gz")
+    kept, op = read_all(path)
+    assert kept is None and op.docs_in == 2 and dict(op.dropped) == {"warc_not_a_document": 2}
+    assert op.files["without_documents"] == 1
+
+
+def test_records_read_are_the_readers_docs_in_and_batches_count_documents():
+    path = shared_path("warc", "CC-MAIN-2024-22_whirlwind.warc.gz")  # warcinfo, request, response, metadata
+    kept, op = read_all(path)
+    assert (op.docs_in, op.docs_out, dict(op.dropped)) == (4, 1, {"warc_not_a_document": 3})
+    assert op.files_dict() == {"read": 1, "without_documents": 0, "samples": []}
+    # batch_size counts documents: request/metadata rows do not shrink the batches the next steps get
+    outcomes = list(WarcReader(WarcReaderConfig(batch_size=3)).read(
+        str(shared_path("warc", "CC-MAIN-2020-34_excerpt_resiliparse.warc.gz"))))
+    kept_per_batch = [sum(r is None for r in o.reasons) for o in outcomes]
+    assert kept_per_batch[:-1] == [3] * (len(outcomes) - 1) and sum(kept_per_batch) == 16
+
+
+def test_whole_file_faults_are_input_problems():
+    from operators.stats import is_problem
+    from operators.web.warc_reader import FAULT_REASONS, NOT_A_DOCUMENT
+
+    assert all(is_problem(reason) for reason in FAULT_REASONS)
+    assert not is_problem(NOT_A_DOCUMENT) and not is_problem("not_html")

@@ -31,3 +31,23 @@ def test_missing_input_is_one_clear_error(tmp_path, capsys):
     (tmp_path / "empty").mkdir()
     with pytest.raises(ConfigError, match="no <lang>/\\*.parquet"):
         dedup(DedupConfig(), str(tmp_path / "empty"), str(tmp_path / "out"), in_process=True)
+
+
+def test_rerun_with_other_settings_is_refused_and_overwrite_restarts(tmp_path, capsys):
+    from pipelines.tools.demo_warc import build_demo_warc
+    from pipelines.web.config import load_config as load_curate_config
+    from pipelines.web.curate import curate
+
+    curated = tmp_path / "curated"
+    curate(load_curate_config(None), [build_demo_warc(str(tmp_path / "demo.warc.gz"))], str(curated), in_process=True)
+    out = str(tmp_path / "dedup")
+    assert main(["--input", str(curated), "--output", out, "--in-process"]) == 0
+    assert main(["--input", str(curated), "--output", out, "--in-process"]) == 0
+    config = tmp_path / "dedup.yaml"
+    config.write_text("minhash:\n  threshold: 0.9\n")
+    capsys.readouterr()
+    assert main(["--input", str(curated), "--output", out, "--in-process", "--config", str(config)]) == 2
+    err = capsys.readouterr().err
+    assert "settings.minhash.threshold" in err and "--overwrite" in err
+    assert main(["--input", str(curated), "--output", out, "--in-process", "--config", str(config),
+                 "--overwrite"]) == 0

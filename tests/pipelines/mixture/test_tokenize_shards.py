@@ -117,3 +117,68 @@ def test_bad_settings_fail_before_any_work(corpus, tmp_path, monkeypatch):
     with pytest.raises(ConfigError, match="--tokenizer: could not fetch 'Qwen/Qwen2-7B'"):
         tokenize_shards(str(corpus[0]), str(tmp_path), tokenizer="Qwen/Qwen2-7B", in_process=True)
     assert not list(tmp_path.rglob("*.bin"))
+
+
+def small_corpus(root, counts):
+    """``root/<lang>/part-0.parquet`` with ``counts[lang]`` NTREX documents: the same file names for any counts."""
+    data = str(shared_path("ntrex128").parent)
+    for lang, count in counts.items():
+        os.makedirs(root / lang, exist_ok=True)
+        docs = documents("ntrex", data, lang)[:count]
+        pq.write_table(pa.table({"text": docs, "lang": [lang] * len(docs)}), root / lang / "part-0.parquet")
+    return root
+
+
+def test_rerun_with_other_inputs_is_refused_and_overwrite_starts_afresh(tmp_path, capsys):
+    from pipelines.mixture.tokenize_shards import main
+
+    first = small_corpus(tmp_path / "first", {"en": 24, "de": 25})
+    second = small_corpus(tmp_path / "second", {"en": 26, "de": 26})  # the same file names, more documents
+    out = tmp_path / "tokens"
+    tokenize_shards(str(first), str(out), in_process=True)
+    before = {p: p.stat().st_mtime_ns for p in out.rglob("*.bin")}
+    with pytest.raises(ConfigError) as error:
+        tokenize_shards(str(second), str(out), in_process=True)
+    message = str(error.value)
+    assert f"--output {out} holds a run made with other inputs" in message
+    assert f"{first}/de/part-0.parquet" in message and f"{second}/de/part-0.parquet" in message
+    assert "--overwrite" in message
+    assert {p: p.stat().st_mtime_ns for p in out.rglob("*.bin")} == before  # nothing touched
+    # The command: one error line, exit status 2, never 0 with the old shards.
+    assert main(["--input", str(second), "--output", str(out), "--in-process"]) == 2
+    assert "other inputs or settings" in capsys.readouterr().err
+    # The same inputs again: the finished shards are reused.
+    tokenize_shards(str(first), str(out), in_process=True)
+    assert {p: p.stat().st_mtime_ns for p in out.rglob("*.bin")} == before
+    # --overwrite: a fresh run over the new inputs, with their document counts.
+    assert main(["--input", str(second), "--output", str(out), "--in-process", "--overwrite"]) == 0
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert {g: c["documents"] for g, c in manifest["groups"].items()} == {"en": 26, "de": 26}
+    for entry in manifest["shards"]:
+        assert len(IndexedShard(str(out / entry["shard"]))) == entry["documents"] == 26
+
+
+def test_rewritten_input_or_other_tokenizer_is_a_change(tmp_path):
+    corpus = small_corpus(tmp_path / "curated", {"en": 10})
+    out = tmp_path / "tokens"
+    tokenize_shards(str(corpus), str(out), in_process=True)
+    import shutil
+
+    from common.tokenizer import tokenizer_source
+
+    other = tmp_path / "tokenizer.json"  # a tokenizer of one's own (here a copy of the packaged one)
+    shutil.copy(tokenizer_source("qwen2"), other)
+    with pytest.raises(ConfigError, match=r"tokenizer\.(digest|source|spec)"):
+        tokenize_shards(str(corpus), str(out), tokenizer=str(other), in_process=True)
+    small_corpus(corpus, {"en": 12})  # rewritten in place: same path, other size and time
+    with pytest.raises(ConfigError, match=r"inputs\[0\]\.(mtime_ns|size)"):
+        tokenize_shards(str(corpus), str(out), in_process=True)
+
+
+def test_a_folder_made_before_plans_is_not_reused(tmp_path):
+    corpus = small_corpus(tmp_path / "curated", {"en": 10})
+    out = tmp_path / "tokens"
+    os.makedirs(out / "en")
+    (out / "en" / "part-0.idx").write_bytes(b"old")
+    with pytest.raises(ConfigError, match="holds no record of what made it"):
+        tokenize_shards(str(corpus), str(out), in_process=True)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import time
 
 import pytest
@@ -124,6 +125,25 @@ def test_submitted_job_succeeds_and_its_metrics_equal_stats(tmp_path):
                 time.time() < deadline:
             time.sleep(3)
         assert found == expected
+
+        # A relative --output: a plain `ray job submit --working-dir .` job refuses it (it would be written into
+        # Ray's temporary copy of the working dir); submit_job.py resolves it against the directory it runs in.
+        from pipelines.tools.demo_warc import build_demo_warc
+
+        warc = build_demo_warc(str(tmp_path / "demo.warc.gz"))
+        relative = ["python", "pipelines/curate_cc.py", "--input", warc, "--output", "walk_rel_out"]
+        job_id = client.submit_job(entrypoint=" ".join(relative), runtime_env={"working_dir": str(ROOT)})
+        assert wait(cluster.dashboard_url, job_id, timeout=300) == "FAILED"
+        assert "--output walk_rel_out: a relative path in a job submitted with a working dir" in \
+            client.get_job_logs(job_id)
+        here = os.getcwd()
+        os.chdir(tmp_path)
+        try:
+            job_id = submit(cluster.dashboard_url, relative)
+        finally:
+            os.chdir(here)
+        assert wait(cluster.dashboard_url, job_id, timeout=300) == "SUCCEEDED", client.get_job_logs(job_id)[-3000:]
+        assert (tmp_path / "walk_rel_out" / "stats.json").is_file()
     finally:
         cluster.stop()
     assert not _pids_using(cluster.temp_dir)

@@ -43,6 +43,7 @@ def test_every_demo_page_is_kept_or_dropped_as_expected(demo_warc, tmp_path):
     dropped = Counter()
     for op in stats["operators"]:
         dropped.update(op["dropped"])
+    assert dropped.pop("warc_not_a_document") == 1  # the demo WARC's warcinfo record: read, not a page
     assert dropped == expected_drops
     assert stats["kept_per_language"] == dict(sorted(Counter(expected_kept.values()).items()))
     # From language ID on, counts are also kept per language.
@@ -90,3 +91,69 @@ def test_missing_input_fails_before_any_work(tmp_path, capsys):
     assert main(["--input", str(tmp_path / "nothing*.warc.gz"), "--output", str(tmp_path / "o")]) == 2
     assert "no file matches" in capsys.readouterr().err
     assert not (tmp_path / "o").exists()
+
+
+def test_rerun_with_other_settings_is_an_error_naming_the_change(demo_warc, tmp_path, capsys):
+    out = str(tmp_path / "out")
+    assert main(["--input", demo_warc, "--output", out, "--in-process"]) == 0
+    first = read_stats(out)
+    config = tmp_path / "stricter.yaml"
+    config.write_text("langid:\n  default_min_score: 0.9\n")
+    capsys.readouterr()
+    assert main(["--input", demo_warc, "--output", out, "--in-process", "--config", str(config)]) == 2
+    err = capsys.readouterr().err
+    assert "settings.langid.default_min_score: 0.65 → 0.9" in err and "--overwrite" in err
+    assert read_stats(out) == first  # the earlier run's output is untouched
+
+    # With --overwrite the run starts afresh: the stricter setting really applies.
+    assert main(["--input", demo_warc, "--output", out, "--in-process", "--config", str(config), "--overwrite"]) == 0
+    langid = next(op for op in read_stats(out)["operators"] if op["name"] == "langid")
+    first_langid = next(op for op in first["operators"] if op["name"] == "langid")
+    assert langid["docs_out"] < first_langid["docs_out"]
+    # The same command again resumes (nothing to redo) instead of failing.
+    assert main(["--input", demo_warc, "--output", out, "--in-process", "--config", str(config)]) == 0
+
+
+def test_rerun_over_a_changed_input_is_an_error(demo_warc, tmp_path, capsys):
+    import os
+    import shutil
+
+    warc = str(tmp_path / "input.warc.gz")
+    shutil.copy(demo_warc, warc)
+    out = str(tmp_path / "out")
+    assert main(["--input", warc, "--output", out, "--in-process"]) == 0
+    os.utime(warc, ns=(0, 10**18))  # the file was rewritten (same name, new modification time)
+    capsys.readouterr()
+    assert main(["--input", warc, "--output", out, "--in-process"]) == 2
+    assert "inputs[0].mtime_ns" in capsys.readouterr().err
+
+
+def test_output_folder_of_something_else_is_refused(demo_warc, tmp_path, capsys):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "notes.txt").write_text("mine")
+    assert main(["--input", demo_warc, "--output", str(out), "--in-process"]) == 2
+    assert "is not empty and holds no record" in capsys.readouterr().err
+    # --overwrite never empties a folder no run of this project wrote.
+    assert main(["--input", demo_warc, "--output", str(out), "--in-process", "--overwrite"]) == 2
+    assert (out / "notes.txt").read_text() == "mine"
+
+
+def test_finished_run_leaves_no_temporary_folder(demo_warc, tmp_path):
+    out = tmp_path / "out"
+    curate(load_config(None), [demo_warc], str(out), in_process=True)
+    assert not (out / "_tmp").exists()
+
+
+def test_progress_line_counts_records_read_and_documents_kept():
+    from operators.stats import PipelineStats
+    from pipelines.web.curate import progress_line
+
+    stats = PipelineStats(["warc_reader", "extract"])
+    stats.add("warc_reader", 444, 198, {"warc_not_a_document": 246})
+    stats.add("extract", 198, 52, {"no_content": 146})
+    stats.add_kept({"en": 40, "de": 12})
+    line = progress_line(stats, 1, 3, 5, 15, 10.0)
+    assert line == ("progress: 1/3 chunks, 5/15 files, 444 records read, 52 documents kept, 44 records/s, "
+                    "ETA 20 s")
+    assert "ETA" not in progress_line(stats, 3, 3, 15, 15, 30.0)
