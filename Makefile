@@ -1,6 +1,7 @@
 # Two commands on a fresh machine:
 #   make demo   set up, build a small WARC from the project's own pages, curate it on an embedded Ray
 #   make test   set up, run the test suite (make test-fast: without the slow end-to-end tests)
+#   make tour   set up, run the README's tour from a WARC to SFT and DPO checkpoints (build/tour/)
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -16,7 +17,7 @@ export OMP_NUM_THREADS ?= 1
 # DeepSpeed compiles no CUDA/C++ ops at install; the trainer uses torch's AdamW.
 export DS_BUILD_OPS ?= 0
 
-.PHONY: setup demo test test-fast bench clean kenlm
+.PHONY: setup demo tour test test-fast bench clean kenlm
 
 setup: $(STAMP) kenlm
 
@@ -46,6 +47,11 @@ demo: setup
 	$(PY) pipelines/build_demo_warc.py --output build/demo/demo.warc.gz
 	rm -rf build/demo/out
 	$(PY) pipelines/curate_cc.py --input build/demo/demo.warc.gz --output build/demo/out --num-cpus 2
+
+# README's "From WARC to a trained checkpoint", line for line as the README shows it, into build/tour/.
+tour: setup
+	rm -rf build/tour
+	$(PY) -m tests.fixtures.readme_tour
 
 # Headless Chromium renders report.html in tests/pipelines/runtime/test_stats_report.py.
 REPORT_APT := chromium

@@ -1,11 +1,23 @@
 """Two-stage continual pretraining (paper §3.2, Table 3).
 
-The command; the code is in ``training/pretrain/command.py`` (``--help`` lists the options).
+The command; the code is in ``training/pretrain/command.py`` (``--help`` lists the options). Run it with the
+project's interpreter, ``.venv/bin/python launch/pretrain.py`` (or ``python`` with .venv activated): another
+Python is told so in one line, before anything is imported.
 """
 
+import importlib.util
 import sys
 
-from training.pretrain.command import main
+# What the command needs, found without importing it (torch and DeepSpeed take seconds to import).
+REQUIRED = ("torch", "deepspeed", "transformers", "yaml", "training")
+MISSING = [name for name in REQUIRED if importlib.util.find_spec(name) is None]
+if MISSING:
+    WHAT = "this project (its training package)" if MISSING[0] == "training" else MISSING[0]
+    print(f"error: {WHAT} is not installed in {sys.executable}; run `make setup` and use .venv/bin/python "
+          "(or activate .venv)", file=sys.stderr)
+    sys.exit(2)
+
+from training.pretrain.command import main  # noqa: E402
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -1,11 +1,23 @@
 """Multilingual supervised fine-tuning with neat packing (paper §4.1.2) on DeepSpeed ZeRO-3.
 
-The command; the code is in ``training/sft/command.py`` (``--help`` lists the options).
+The command; the code is in ``training/sft/command.py`` (``--help`` lists the options). Run it with the
+project's interpreter, ``.venv/bin/python launch/sft.py`` (or ``python`` with .venv activated): another
+Python is told so in one line, before anything is imported.
 """
 
+import importlib.util
 import sys
 
-from training.sft.command import main
+# What the command needs, found without importing it (torch and DeepSpeed take seconds to import).
+REQUIRED = ("torch", "deepspeed", "transformers", "yaml", "training")
+MISSING = [name for name in REQUIRED if importlib.util.find_spec(name) is None]
+if MISSING:
+    WHAT = "this project (its training package)" if MISSING[0] == "training" else MISSING[0]
+    print(f"error: {WHAT} is not installed in {sys.executable}; run `make setup` and use .venv/bin/python "
+          "(or activate .venv)", file=sys.stderr)
+    sys.exit(2)
+
+from training.sft.command import main  # noqa: E402
 
 if __name__ == "__main__":
     sys.exit(main())

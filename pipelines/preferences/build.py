@@ -160,7 +160,8 @@ def build_preferences(inputs: List[str], output: str, policy: Optional[Endpoint]
 def main(argv: Optional[List[str]] = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--input", nargs="+", required=True)
-    parser.add_argument("--output", required=True)
+    parser.add_argument("--output", default="prefs",
+                        help="output folder (default: %(default)s, where launch/dpo.py looks)")
     parser.add_argument("--policy-url", help="OpenAI-compatible endpoint that answers the prompts")
     parser.add_argument("--policy-model")
     parser.add_argument("--policy-key-env", help="environment variable holding the policy endpoint's API key")

@@ -79,7 +79,8 @@ def curate_sft(config: SftConfig, inputs: List[str], output: str, in_process: bo
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--input", nargs="+", required=True, help="files, folders or globs")
-    parser.add_argument("--output", required=True)
+    parser.add_argument("--output", default="sft",
+                        help="output folder (default: %(default)s, where launch/sft.py looks)")
     parser.add_argument("--config", help="configs/sft.yaml")
     parser.add_argument("--num-cpus", type=int, help="CPUs of the embedded Ray (default: all)")
     add_ray_arguments(parser)

@@ -8,8 +8,9 @@ Every pair of consecutive paragraphs of a curated document (``CURATED_DIR/<lang>
 
 * ``OUT/instructions.jsonl``: ``{"id", "lang", "messages": [user, assistant]}`` — input of ``curate_sft.py``;
 * ``OUT/preference_pairs.jsonl``: ``{"id", "lang", "prompt", "chosen", "rejected"}`` — input of
-  ``build_preferences.py``: the true next paragraph is chosen, a paragraph of another document (of the same
-  language where there is one) is rejected.
+  ``build_preferences.py``: the true next paragraph is chosen; rejected is the opening paragraph of another
+  document (of the same language where there is one). Opening paragraphs are never a chosen reply, so no pair
+  pushes down what another pushes up (which would cancel the pairs out early in DPO).
 
 A smoke-test set for the plumbing — real text, a real task a model can learn from a few examples — not
 training data for a real model: the paper's SFT and preference data are §4.1 and §4.2.
@@ -52,14 +53,13 @@ def read_documents(curated: str) -> List[Tuple[str, str, List[str]]]:
 
 
 def _rejected(documents: List[Tuple[str, str, List[str]]], index: int, turn: int) -> Optional[str]:
-    """A paragraph of another document, of the same language first; deterministic."""
+    """The opening paragraph of another document, of the same language first; deterministic."""
     lang = documents[index][1]
     others = [d for i, d in enumerate(documents) if i != index and d[2]]
     same = [d for d in others if d[1] == lang] or others
     if not same:
         return None
-    document = same[turn % len(same)]
-    return document[2][turn % len(document[2])]
+    return same[(index + turn) % len(same)][2][0]
 
 
 def build(curated: str, output: str) -> Dict[str, int]:

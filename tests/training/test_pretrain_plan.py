@@ -50,7 +50,7 @@ def config_for(blends, *extra):
 def test_megatron_command_golden_argv(blends):
     config = config_for(blends, "output_dir=/ckpt", "global_batch_tokens=1048576")
     plan = plan_stage(config, 2)
-    argv = megatron_argv(config, plan, nodes=32, gpus_per_node=8)
+    argv = megatron_argv(config, plan, nodes=32, nproc_per_node=8)
     samples = math.ceil(140e9 / 1048576) * 32
     data_path = plan.blend["megatron_data_path"]
     assert argv == ["torchrun", "--nnodes=32", "--nproc_per_node=8", "pretrain_gpt.py",
@@ -68,7 +68,7 @@ def test_megatron_command_golden_argv(blends):
 
 def test_dry_run_prints_the_plan(blends, capsys):
     args = ["--stage", "1", "--config", str(ROOT / "configs" / "pretrain" / "qwen2-1.5b.yaml"), "--dry-run",
-            "--nodes", "2", "--gpus-per-node", "8", f"stages.1.blend={blends / 'blends' / 'stage-1.blend.json'}",
+            "--nodes", "2", "--nproc-per-node", "8", f"stages.1.blend={blends / 'blends' / 'stage-1.blend.json'}",
             f"stages.2.blend={blends / 'blends' / 'stage-2.blend.json'}"]
     assert main(args) == 0
     plan = json.loads(capsys.readouterr().out)
@@ -130,6 +130,6 @@ def test_stage_numbers_and_batch_shapes_are_checked(blends):
 
 def test_the_deepspeed_launchers_local_rank_argument_is_accepted(blends, capsys):
     args = ["--stage", "1", "--local_rank=1", "--config", str(ROOT / "configs" / "pretrain" / "tiny-qwen2.yaml"),
-            "--dry-run", "--gpus-per-node", "2", *blend_overrides(blends / "blends")]
+            "--dry-run", "--nproc-per-node", "2", *blend_overrides(blends / "blends")]
     assert main(args) == 0
     assert json.loads(capsys.readouterr().out)["start"]["kind"] == "model"

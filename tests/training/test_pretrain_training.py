@@ -132,9 +132,14 @@ def test_logs_hold_throughput_and_the_realized_mixture(uninterrupted, blends):
     blend = json.load(open(blends / "stage-1.blend.json"))
     categories = {e["category"] for e in blend["entries"]}
     for category in categories:
-        target = sum(e["weight"] for e in blend["entries"] if e["category"] == category)
-        assert last[f"target/{category}"] == pytest.approx(target)
-        assert abs(last[f"share/{category}"] - target) <= len(blend["entries"]) / last["consumed_samples"]
+        in_blend = sum(e["weight"] for e in blend["entries"] if e["category"] == category)
+        assert last[f"mix_blend/{category}"] == pytest.approx(in_blend)
+        assert last[f"mix_intended/{category}"] == pytest.approx(blend["target_shares"][category])  # Table 2
+        assert abs(last[f"mix_consumed/{category}"] - in_blend) <= len(blend["entries"]) / last["consumed_samples"]
+    (mixture,) = events(uninterrupted, 1, "mixture")
+    assert mixture["category_shares"]["english"] == {"intended": pytest.approx(0.32),
+                                                      "in_blend": pytest.approx(last["mix_blend/english"])}
+    assert set(mixture["epochs_per_group"]) == {"en", "zh", "th"}
     assert any(name.startswith("events.out.tfevents") for name in os.listdir(os.path.join(uninterrupted, "stage-1",
                                                                                             "tensorboard")))
 

@@ -9,24 +9,26 @@ import os
 from dataclasses import dataclass
 from typing import Optional
 
-from common.config_check import ConfigError
+from common.config_check import ConfigError, ConfigPath, PathOrName
 from training.engine.lr_schedule import LrSchedule
 from training.engine.settings import EngineSettings
 
 
 @dataclass
 class PostTrainingSettings(EngineSettings):
-    data: str = ""
-    tokenizer: Optional[str] = None      # None = the model folder's tokenizer.json, else Qwen2's packaged BPE
+    data: ConfigPath = ""
+    tokenizer: Optional[PathOrName] = None  # None = the model folder's tokenizer.json, else Qwen2's packaged BPE
     system_prompt: str = "You are a helpful assistant."
     epochs: float = 1.0
     max_lr: float = 1e-6
     warmup_ratio: float = 0.0
     weight_decay: float = 0.0            # LLaMA-Factory's default for full fine-tuning
 
-    # Set by each job: what one optimizer step consumes, the LR floor, and which step makes the data.
+    # Set by each job: what one optimizer step consumes, the LR floor, and the command that makes the data
+    # ({folder}: the data file's folder, relative to the current directory where it is inside it).
     per_step_key = "items_per_step"
     data_producer = ""
+    data_file_name = ""
 
     @property
     def items_per_step(self) -> int:
@@ -47,7 +49,12 @@ class PostTrainingSettings(EngineSettings):
 
     def check_data(self) -> None:
         if not os.path.isfile(self.data):
-            raise ConfigError(f"data: file not found: {self.data} (run {self.data_producer})")
+            folder = os.path.dirname(os.path.abspath(self.data))
+            shown = os.path.relpath(folder) if not os.path.relpath(folder).startswith("..") else folder
+            command = self.data_producer.format(folder=shown.rstrip("/") + "/")
+            if self.data_file_name and os.path.basename(self.data) != self.data_file_name:
+                command += f" (it writes {self.data_file_name}; point data= at it)"
+            raise ConfigError(f"data: file not found: {self.data}; make it with `{command}`")
 
     def steps(self, items: int) -> int:
         return max(1, math.ceil(items * self.epochs / self.items_per_step))

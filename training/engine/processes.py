@@ -18,8 +18,17 @@ _held_locks: List[IO[str]] = []  # run-directory locks, held until the process e
 
 
 def add_process_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options every launcher shares: the world (``--nodes`` x ``--nproc-per-node``, what a run starts
+    and what ``--dry-run`` plans for) and ``--overwrite``."""
     parser.add_argument("--nproc-per-node", type=int, default=1,
-                        help="training: start this many processes on this machine under torchrun")
+                        help="processes (GPUs) per node (default: %(default)s): training starts this many under "
+                             "torchrun; --dry-run plans for --nodes x this many (under a launcher: its WORLD_SIZE)")
+    parser.add_argument("--nodes", type=int, default=1,
+                        help="nodes (default: %(default)s) for --dry-run to plan for; a multi-node run starts the "
+                             "command on every node under torchrun, the deepspeed launcher or srun")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="when the run folder holds a run made with other settings or data, empty it and start "
+                             "afresh (without it that is an error; the same settings and data resume)")
     # The deepspeed launcher passes --local_rank to every process (LOCAL_RANK is in the environment too).
     parser.add_argument("--local_rank", "--local-rank", type=int, help=argparse.SUPPRESS)
 
@@ -31,6 +40,22 @@ def under_launcher() -> bool:
 
 def world_size(nproc_per_node: int) -> int:
     return int(os.environ["WORLD_SIZE"]) if under_launcher() else nproc_per_node
+
+
+def planned_world_size(args: argparse.Namespace, training: bool) -> int:
+    """The world a command plans for, from the flags a run uses: a launcher's WORLD_SIZE, else ``--nodes`` x
+    ``--nproc-per-node``. Training started here runs on this node only, so more nodes is an error."""
+    from common.config_check import ConfigError
+
+    for name in ("nodes", "nproc_per_node"):
+        if getattr(args, name) < 1:
+            raise ConfigError(f"--{name.replace('_', '-')}: must be at least 1")
+    if under_launcher():
+        return int(os.environ["WORLD_SIZE"])
+    if training and args.nodes > 1:
+        raise ConfigError(f"--nodes {args.nodes}: a run on several nodes starts this command on every node under "
+                          "torchrun, the deepspeed launcher or srun (see --help); --nodes is for --dry-run")
+    return args.nodes * args.nproc_per_node
 
 
 def exec_torchrun(script: str, nproc: int, argv: List[str]) -> None:
@@ -71,6 +96,26 @@ def hold_run_dir(run_dir: str, nproc_per_node: int) -> None:
         _held_locks.append(acquire_run_lock(run_dir))
 
 
+def guard_run_dir(run_dir: str, nproc_per_node: int, plan: dict, overwrite: bool) -> bool:
+    """Lock ``run_dir`` and compare ``plan`` with the one it records (``training/engine/run_plan.py``), in the
+    one process that may: rank 0 of a training world locks it for good (``hold_run_dir``); a launcher about to
+    start torchrun locks it for the check only (its workers' rank 0 then locks it and finds the same plan).
+    Returns whether the run starts afresh; False on the other ranks."""
+    from training.engine.run_lock import acquire_run_lock
+    from training.engine.run_plan import check_run_plan
+
+    if os.environ.get("RANK", "0") != "0":
+        return False
+    if trains_here(nproc_per_node):
+        hold_run_dir(run_dir, nproc_per_node)
+        return check_run_plan(run_dir, plan, overwrite)
+    handle = acquire_run_lock(run_dir)
+    try:
+        return check_run_plan(run_dir, plan, overwrite)
+    finally:
+        handle.close()
+
+
 def stop_with_launcher() -> None:
     """Workers of a torchrun started by ``exec_torchrun`` get SIGTERM when torchrun dies, even by SIGKILL
     (torchrun starts each worker in its own session, so a kill of its process group misses them): they save
@@ -109,6 +154,6 @@ def without_nproc(argv: List[str]) -> List[str]:
     return out
 
 
-__all__ = ["add_process_arguments", "under_launcher", "world_size", "exec_torchrun", "become_world_of_one",
-           "without_nproc", "is_complete", "trains_here", "hold_run_dir", "stop_with_launcher", "start_training",
-           "EXIT_STOPPED"]
+__all__ = ["add_process_arguments", "under_launcher", "world_size", "planned_world_size", "exec_torchrun",
+           "become_world_of_one", "without_nproc", "is_complete", "trains_here", "hold_run_dir", "guard_run_dir",
+           "stop_with_launcher", "start_training", "EXIT_STOPPED"]

@@ -1,12 +1,16 @@
 """Per-step training log: one console line, one JSON line in ``logs/train.jsonl`` and TensorBoard
-scalars, written by rank 0 (torchtitan's metric set plus the realized share of each data category).
+scalars, written by rank 0 (torchtitan's metric set plus each data category's share: consumed, in the blend,
+intended).
 
 A record holds ``step`` (optimizer steps done), ``loss``, ``lr``, ``grad_norm`` (before clipping),
 ``tokens_per_s``, ``tflops_per_device``, ``mfu`` (None where the device's peak is unknown),
 ``memory_gib`` (peak CUDA allocation, or the process's peak RSS on CPU), the job's metrics and fields
-(pretraining: ``consumed_samples``, ``consumed_tokens``, ``share/<category>`` (realized) and
-``target/<category>``; SFT: ``consumed_rows``, ``epoch``; DPO: ``consumed_pairs``, ``epoch`` and the
-implicit rewards). Resumed runs append; a step logged again after a resume supersedes its earlier record.
+(pretraining: ``consumed_samples``, ``consumed_tokens``, and per data category ``mix_consumed/<category>``
+(its share of the samples consumed so far), ``mix_blend/<category>`` (its share in the stage's blend file)
+and ``mix_intended/<category>`` (its share in the mixture config, Table 2); SFT: ``consumed_rows``, ``epoch``;
+DPO: ``consumed_pairs``, ``epoch`` and the implicit rewards). Resumed runs append; a step logged again after a
+resume supersedes its earlier record. The console line shows the shares as ``mixture consumed/blend/intended
+english=0.913/0.913/0.320``: a blend far from the intended shares is the data's limit, not training's.
 """
 
 from __future__ import annotations
@@ -61,8 +65,9 @@ class StepLogger:
 
 def console_line(record: dict) -> str:
     mfu = record.get("mfu")
-    shares = " ".join(f"{key[6:]}={record[key]:.3f}/{record.get('target/' + key[6:], 0):.3f}"
-                      for key in sorted(record) if key.startswith("share/"))
+    shares = " ".join(f"{key[13:]}={record[key]:.3f}/{record.get('mix_blend/' + key[13:], 0):.3f}/"
+                      f"{_share(record.get('mix_intended/' + key[13:]))}"
+                      for key in sorted(record) if key.startswith("mix_consumed/"))
     known = {"step", "steps", "loss", "lr", "grad_norm", "tokens_per_s", "tflops_per_device", "mfu", "memory_gib"}
     extra = " | ".join(f"{key} {value:.4g}" for key, value in record.items()
                        if key not in known and isinstance(value, float) and "/" not in key)
@@ -70,7 +75,11 @@ def console_line(record: dict) -> str:
             f"grad_norm {record['grad_norm']:.3f} | tokens/s {record['tokens_per_s']:,.0f} | "
             f"TFLOP/s/device {record['tflops_per_device']:.2f} | MFU {'n/a' if mfu is None else f'{mfu:.1%}'} | "
             f"memory {record['memory_gib']:.2f} GiB" + (f" | {extra}" if extra else "")
-            + (f" | share (realized/target) {shares}" if shares else ""))
+            + (f" | mixture consumed/blend/intended {shares}" if shares else ""))
+
+
+def _share(value: Optional[float]) -> str:
+    return "n/a" if value is None else f"{value:.3f}"
 
 
 def read_steps(path: str) -> Dict[int, dict]:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from typing import Dict, List
+from typing import Dict, List, Optional
 
 import numpy as np
 import torch
@@ -37,37 +37,47 @@ from training.engine.step_loop import (
     run_steps,
 )
 from training.engine.throughput import model_flops_per_token
-from training.pretrain.stage_plan import StagePlan, deepspeed_config
+from training.pretrain.stage_plan import StagePlan, category_shares, data_use, deepspeed_config
 from training.pretrain.stage_start import StageStart
 from training.pretrain.training_config import PretrainConfig
 
 
 @dataclass
 class CategoryShares:
-    """Realized token share per data category over the samples consumed so far, against the target."""
+    """Token share per data category, three ways, logged side by side so that they are not confused:
+
+    * ``mix_intended/<category>``: the stage's share in the mixture config (Table 2: English 0.32 in stage 1,
+      0.28 in stage 2), from the blend's ``target_shares``;
+    * ``mix_blend/<category>``: its share of the blend file's tokens, what the data allowed the planner to
+      give it (on small data far from the intended one; ``pipelines/build_mixture.py`` warns);
+    * ``mix_consumed/<category>``: its share of the samples consumed so far (converges to the blend's).
+    """
 
     categories: List[str]
     of_source: np.ndarray          # category index of every blend entry
-    targets: np.ndarray
+    intended: Dict[str, Optional[float]]
+    in_blend: np.ndarray
     counts: np.ndarray
 
     @classmethod
     def from_blend(cls, blend: dict) -> "CategoryShares":
         names = sorted({e.get("category") or "uncategorized" for e in blend["entries"]})
         of_source = np.array([names.index(e.get("category") or "uncategorized") for e in blend["entries"]])
-        targets = np.bincount(of_source, weights=[float(e["weight"]) for e in blend["entries"]],
-                              minlength=len(names))
-        return cls(names, of_source, targets / targets.sum(), np.zeros(len(names), dtype=np.int64))
+        weights = np.bincount(of_source, weights=[float(e["weight"]) for e in blend["entries"]], minlength=len(names))
+        shares = category_shares(blend)
+        return cls(names, of_source, {n: shares[n]["intended"] for n in names}, weights / weights.sum(),
+                   np.zeros(len(names), dtype=np.int64))
 
     def add(self, source_index: np.ndarray) -> None:
         self.counts += np.bincount(self.of_source[source_index.astype(np.int64)], minlength=len(self.categories))
 
-    def record(self) -> Dict[str, float]:
+    def record(self) -> Dict[str, Optional[float]]:
         total = max(1, int(self.counts.sum()))
-        out = {}
+        out: Dict[str, Optional[float]] = {}
         for i, name in enumerate(self.categories):
-            out[f"share/{name}"] = float(self.counts[i] / total)
-            out[f"target/{name}"] = float(self.targets[i])
+            out[f"mix_consumed/{name}"] = float(self.counts[i] / total)
+            out[f"mix_blend/{name}"] = float(self.in_blend[i])
+            out[f"mix_intended/{name}"] = self.intended[name]
         return out
 
 
@@ -103,6 +113,10 @@ def train_stage(config: PretrainConfig, plan: StagePlan, start: StageStart) -> s
         config, stage_dir, ds_config, resume_tag, log, source=source, random_init=random_init,
         model_config=model_config, run_fields={"stage": plan.stage},
         resume_fields=lambda step: {"consumed_samples": step * global_samples}, steps=plan.steps)
+    use = data_use(config, plan)
+    log.event("mixture", stage=plan.stage, blend=plan.blend_path, train_tokens=use["train_tokens"],
+              blend_tokens=use["blend_tokens"], epochs_per_group=use["epochs_per_group"],
+              category_shares=use["category_shares"], warnings=use["warnings"])
     shares = CategoryShares.from_blend(plan.blend)
     shares.add(dataset.source_index[:step * global_samples])
 

@@ -7,7 +7,8 @@ torchtitan's and Megatron's ``--pretrained-checkpoint`` rule:
   RNG), so a preempted job is simply relaunched with the same command;
 * otherwise stage 1 starts from ``model`` (a checkpoint, or random weights with ``random_init``) and
   stage N > 1 from stage N-1's **final weights**, with a fresh optimizer, a fresh LR schedule and
-  consumed samples = 0. Stage N-1 without final weights is an error before anything is built.
+  consumed samples = 0. Stage N-1 without final weights is an error before anything is built (for
+  ``--dry-run``, which may plan stage 2 while stage 1 still trains, a warning in the plan).
 """
 
 from __future__ import annotations
@@ -27,21 +28,29 @@ class StageStart:
     tag: Optional[str] = None  # the checkpoint tag when resuming
     step: int = 0
     consumed_samples: int = 0
+    missing: Optional[str] = None  # --dry-run: why a run could not start from ``source`` yet
 
 
-def stage_start(config: PretrainConfig, stage: int) -> StageStart:
+def stage_start(config: PretrainConfig, stage: int, required: bool = True) -> StageStart:
+    """Where ``stage`` starts; with ``required=False`` (``--dry-run``) a missing source is reported in
+    ``missing`` instead of raised (a model folder without config.json is an error either way)."""
     stage_dir = config.stage_dir(stage)
     latest = latest_checkpoint(stage_dir)
+    if stage == 1:  # a resumed stage 1 builds its architecture from the model's config.json too
+        missing = config.check_model_source(required)
     if latest is not None:
         return StageStart("resume", checkpoints_dir(stage_dir), latest["tag"], latest["step"],
-                          latest.get("consumed_samples", 0))
+                          latest.get("consumed_samples", 0), missing if stage == 1 else None)
     if stage == 1:
-        config.check_model_source()
-        return StageStart("model", config.model)
+        return StageStart("model", config.model, missing=missing)
     previous = config.stage_dir(stage - 1)
     if export_record(previous) is None:
-        raise ConfigError(f"--stage {stage}: starts from stage {stage - 1}'s final weights, but "
-                          f"{final_dir(previous)} holds none; run --stage {stage - 1} to its end first")
+        message = (f"--stage {stage}: starts from stage {stage - 1}'s final weights, but {final_dir(previous)} "
+                   f"holds none; run `.venv/bin/python launch/pretrain.py --stage {stage - 1}` (same config) to its "
+                   "end first")
+        if required:
+            raise ConfigError(message)
+        return StageStart("previous_stage", final_dir(previous), missing=message)
     return StageStart("previous_stage", final_dir(previous))
 
 
