@@ -5,17 +5,15 @@ project's interpreter, ``.venv/bin/python launch/dpo.py`` (or ``python`` with .v
 Python is told so in one line, before anything is imported.
 """
 
-import importlib.util
 import sys
 
-# What the command needs, found without importing it (torch and DeepSpeed take seconds to import).
-REQUIRED = ("torch", "deepspeed", "transformers", "yaml", "training")
-MISSING = [name for name in REQUIRED if importlib.util.find_spec(name) is None]
-if MISSING:
-    WHAT = "this project (its training package)" if MISSING[0] == "training" else MISSING[0]
-    print(f"error: {WHAT} is not installed in {sys.executable}; run `make setup` and use .venv/bin/python "
+try:
+    from common.interpreter import require_modules
+except ModuleNotFoundError:  # the project itself is not installed in this Python
+    print(f"error: this project is not installed in {sys.executable}; run `make setup` and use .venv/bin/python "
           "(or activate .venv)", file=sys.stderr)
     sys.exit(2)
+require_modules("torch", "deepspeed", "transformers", "yaml")
 
 from training.dpo.command import main  # noqa: E402
 

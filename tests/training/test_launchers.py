@@ -178,6 +178,14 @@ def test_another_interpreter_is_told_which_one_to_use(job):
     done = subprocess.run([sys.executable, "-I", "-S", str(ROOT / "launch" / f"{job}.py"), "--help"],
                           capture_output=True, text=True, timeout=60, cwd=ROOT.parent)
     assert done.returncode == 2 and done.stdout == ""
+    assert done.stderr == (f"error: this project is not installed in {sys.executable}; run `make setup` and use "
+                           ".venv/bin/python (or activate .venv)\n")
+    # The project importable (a checkout on the path) but not torch: the missing module is named.
+    script = (f"import runpy, sys; sys.path.insert(0, {str(ROOT)!r}); sys.argv = ['{job}.py', '--help']; "
+              f"runpy.run_path({str(ROOT / 'launch' / f'{job}.py')!r}, run_name='__main__')")
+    done = subprocess.run([sys.executable, "-I", "-S", "-c", script], capture_output=True, text=True, timeout=60,
+                          cwd=ROOT.parent)
+    assert done.returncode == 2 and done.stdout == ""
     assert done.stderr == (f"error: torch is not installed in {sys.executable}; run `make setup` and use "
                            ".venv/bin/python (or activate .venv)\n")
 
