@@ -157,3 +157,25 @@ def test_progress_line_counts_records_read_and_documents_kept():
     assert line == ("progress: 1/3 chunks, 5/15 files, 444 records read, 52 documents kept, 44 records/s, "
                     "ETA 20 s")
     assert "ETA" not in progress_line(stats, 3, 3, 15, 15, 30.0)
+
+
+def test_documented_config_resolves_its_paths_against_its_own_folder(tmp_path, monkeypatch):
+    """configs/curate_cc.yaml names the shipped word lists relative to configs/: it loads, and equals the
+    defaults, from any current directory."""
+    from pipelines.web.config import CurateConfig
+    from tests.fixtures.shared_data import REPO_ROOT
+
+    monkeypatch.chdir(tmp_path)
+    config = load_config(str(REPO_ROOT / "configs" / "curate_cc.yaml"))
+    assert config == CurateConfig()
+    assert config.url_filter.blocked_domains_path == str(
+        REPO_ROOT / "operators" / "resources" / "url_filter" / "blocked_domains.txt")
+    (tmp_path / "mine.yaml").write_text("url_filter:\n  blocked_domains_path: lists/blocked.txt\n")
+    (tmp_path / "sub").mkdir()
+    monkeypatch.chdir(tmp_path / "sub")
+    with pytest.raises(ConfigError, match=f"file not found: {tmp_path / 'lists' / 'blocked.txt'}"):
+        load_config(str(tmp_path / "mine.yaml"))
+    (tmp_path / "lists").mkdir()
+    (tmp_path / "lists" / "blocked.txt").write_text("example.com\n")
+    assert load_config(str(tmp_path / "mine.yaml")).url_filter.blocked_domains_path == str(
+        tmp_path / "lists" / "blocked.txt")
