@@ -19,7 +19,7 @@ import json
 import os
 import uuid
 from contextlib import contextmanager
-from typing import IO, Any, Iterator, List, Optional
+from typing import IO, Any, Iterator, List, Optional, Sequence
 
 from common.config_check import ConfigError
 
@@ -159,20 +159,43 @@ def _differences(recorded: Any, wanted: Any, where: str = "", limit: int = 4) ->
     return [f"{where}: {recorded!r} → {wanted!r}"]
 
 
-def _is_run_output(folder: str) -> bool:
-    """Whether ``folder`` was written by one of this project's runs (so ``--overwrite`` may empty it)."""
-    return any(os.path.exists(os.path.join(folder, name)) for name in (PLAN_FILE, "stats.json"))
+def _contents(folder: str, ignore: Sequence[str] = ()) -> List[str]:
+    """What ``folder`` holds, without the names in ``ignore`` ([] when it does not exist)."""
+    return sorted(n for n in os.listdir(folder) if n not in ignore) if os.path.isdir(folder) else []
 
 
-def _empty_folder(folder: str) -> None:
+def _empty_folder(folder: str, keep: Sequence[str] = ()) -> None:
     import shutil
 
     for name in os.listdir(folder):
+        if name in keep:
+            continue
         path = os.path.join(folder, name)
         if os.path.isdir(path) and not os.path.islink(path):
             shutil.rmtree(path)
         else:
             os.remove(path)
+
+
+def _as_json(plan: Any) -> Any:
+    return json.loads(json.dumps(plan, default=str))
+
+
+def _recorded_plan(output: str) -> Optional[Any]:
+    path = os.path.join(output, PLAN_FILE)
+    if not os.path.isfile(path):
+        return None
+    with open(path, encoding="utf-8") as handle:
+        return json.load(handle)
+
+
+def plan_state(output: str, plan: Any, ignore: Sequence[str] = ()) -> str:
+    """What :func:`check_plan` would do with ``output``, without writing anything (for dry runs): "new",
+    "resume" (the same plan) or "refused" (another plan, or contents but no plan: a run needs --overwrite)."""
+    recorded = _recorded_plan(output)
+    if recorded is not None:
+        return "resume" if recorded == _as_json(plan) else "refused"
+    return "refused" if _contents(output, ignore) else "new"
 
 
 def check_writable(output: str, flag: str = "--output") -> None:
@@ -192,35 +215,42 @@ def check_writable(output: str, flag: str = "--output") -> None:
             os.remove(probe)
 
 
-def check_plan(output: str, plan: Any, overwrite: bool = False, flag: str = "--output") -> bool:
+def check_plan(output: str, plan: Any, overwrite: bool = False, flag: str = "--output", keep: Sequence[str] = (),
+               ignore: Sequence[str] = (), owned: Sequence[str] = (PLAN_FILE, "stats.json"),
+               owner: str = "run of this project", record: str = "of what made it") -> bool:
     """Guard a run's output folder with what the run was asked to do (``plan``: JSON data naming the pipeline,
     its inputs' identities and its settings, see :mod:`common.fingerprints`), kept in ``OUTPUT/_plan.json``.
 
     The first run records it. A rerun with the same plan may reuse what is there (returns False). A different
     plan, or a folder that is not empty and holds no plan, is one :class:`ConfigError` naming what changed;
-    with ``overwrite`` the folder is emptied first (only one a run of this project wrote) and the run starts
-    afresh (returns True). The folder is checked to be writable first (:func:`check_writable`)."""
-    plan = json.loads(json.dumps(plan))
+    with ``overwrite`` the folder is emptied first and the run starts afresh (returns True). The folder is
+    checked to be writable first (:func:`check_writable`).
+
+    For folders that hold more than a run's output: names in ``ignore`` do not make a folder "not empty"
+    (caches keyed by their own inputs); names in ``keep`` are never removed (a lock file the caller holds);
+    ``--overwrite`` empties a folder without a plan only when it holds one of ``owned`` (what an ``owner``
+    writes), and ``record`` completes the "holds no record ..." message."""
+    plan = _as_json(plan)
     check_writable(output, flag)
-    path = os.path.join(output, PLAN_FILE)
-    if os.path.exists(path):
-        with open(path, encoding="utf-8") as handle:
-            recorded = json.load(handle)
+    recorded = _recorded_plan(output)
+    if recorded is not None:
         if recorded == plan:
             return False
         if not overwrite:
             changed = "; ".join(_differences(recorded, plan))
             raise ConfigError(f"{flag} {output} holds a run made with other inputs or settings ({changed}); "
                               f"use a new output folder, or pass --overwrite to replace it")
-    elif os.path.isdir(output) and os.listdir(output) and not overwrite:
-        raise ConfigError(f"{flag} {output} is not empty and holds no record of what made it; "
-                          f"use a new or empty output folder, or pass --overwrite to replace it")
-    if os.path.isdir(output) and os.listdir(output):
-        if not _is_run_output(output):
-            raise ConfigError(f"{flag} {output}: --overwrite refuses to empty a folder no run of this project "
-                              f"wrote (no {PLAN_FILE} or stats.json in it); use a new or empty output folder")
-        _empty_folder(output)
-    write_json(path, plan)
+        _empty_folder(output, keep)
+    elif _contents(output, ignore):
+        if not overwrite:
+            raise ConfigError(f"{flag} {output} is not empty and holds no record {record}; "
+                              f"use a new or empty output folder, or pass --overwrite to replace it")
+        if not any(os.path.exists(os.path.join(output, name)) for name in owned):
+            names = ", ".join(owned)
+            raise ConfigError(f"{flag} {output}: --overwrite refuses to empty a folder no {owner} wrote "
+                              f"(none of {names} in it); use a new or empty output folder")
+        _empty_folder(output, keep)
+    write_json(os.path.join(output, PLAN_FILE), plan)
     return True
 
 
@@ -236,4 +266,4 @@ def finish_run(output: str, stats, title: str) -> str:
 
 
 __all__ = ["PLAN_FILE", "ParquetStream", "atomic_path", "atomic_write", "check_plan", "check_writable", "finish_run",
-           "publish", "save_npy", "save_npz", "write_json", "write_parquet", "write_text"]
+           "plan_state", "publish", "save_npy", "save_npz", "write_json", "write_parquet", "write_text"]

@@ -40,6 +40,16 @@ def files_identity(locations: Iterable[str]) -> List[Dict[str, Any]]:
     return [file_identity(location) for location in locations]
 
 
+def content_digest(path: str, algorithm: str = "sha256") -> str:
+    """The hex digest of a file's bytes, read in 1 MiB blocks: for a file whose content, not its date, is what
+    a consumer depends on (a manifest, a blend, exported weights, a model card's sources)."""
+    digest = hashlib.new(algorithm)
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
 def tree_digest(path: str) -> str:
     """A digest of a file or of every file under a folder (relative names, sizes, modification times)."""
     digest = hashlib.sha256()
@@ -88,4 +98,4 @@ def settings_plan(settings: Any, drop: Iterable[str] = ()) -> Dict[str, Any]:
     return {"settings": data, "files": named_files(data)}
 
 
-__all__ = ["file_identity", "files_identity", "named_files", "settings_plan", "tree_digest"]
+__all__ = ["content_digest", "file_identity", "files_identity", "named_files", "settings_plan", "tree_digest"]

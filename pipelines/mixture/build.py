@@ -45,6 +45,7 @@ ROOT = Path(__file__).resolve().parents[2]  # the checkout: pipelines/mixture/ -
 
 from common.atomic_io import write_json, write_text
 from common.config_check import ConfigError, build, config_dir, read_yaml_mapping
+from common.fingerprints import content_digest
 from pipelines.mixture.plan import (
     MixtureConfig,
     MixturePlan,
@@ -71,14 +72,6 @@ def read_manifest(tokens_dir: str) -> dict:
         return json.load(handle)
 
 
-def file_sha256(path: str) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def settings_digest(config: MixtureConfig) -> str:
     """A digest of the resolved mixture settings (the same for two files that say the same)."""
     text = json.dumps(dataclasses.asdict(config), sort_keys=True, default=str)
@@ -90,8 +83,8 @@ def built_from(tokens_dir: str, config_path: Optional[str], config: MixtureConfi
     manifest = os.path.abspath(os.path.join(tokens_dir, "manifest.json"))
     config_file = os.path.abspath(str(config_path or DEFAULT_CONFIG))
     return {"tool": "pipelines/build_mixture.py",
-            "manifest": {"path": manifest, "sha256": file_sha256(manifest)},
-            "config": {"path": config_file, "sha256": file_sha256(config_file),
+            "manifest": {"path": manifest, "sha256": content_digest(manifest)},
+            "config": {"path": config_file, "sha256": content_digest(config_file),
                        "settings_digest": settings_digest(config)},
             "total_tokens": total_tokens}
 

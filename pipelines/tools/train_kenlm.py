@@ -33,7 +33,6 @@ lmplz and build_binary come from ``make kenlm`` (built from the kenlm sdist into
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import os
 import shutil
@@ -46,6 +45,7 @@ from typing import Dict, List, Optional, Sequence
 
 from common.atomic_io import atomic_path
 from common.config_check import ConfigError
+from common.fingerprints import content_digest
 from common.lm_text import lm_characters, lm_tokens, normalize
 from common.words import icu_version
 
@@ -179,20 +179,12 @@ def train(lang: str, inputs: Sequence[str], output_dir: str, order: Optional[int
                             "ASCII punctuation; " + {"sentencepiece": f"SentencePiece unigram {lang}.sp.model",
                                                      "chars": "characters, spaces left out"}.get(
                                                          unit, f"ICU {icu_version()} words"),
-        "sources": [{"path": os.path.abspath(p), "sha1": _sha1(p)} for p in inputs],
+        "sources": [{"path": os.path.abspath(p), "sha1": content_digest(p, "sha1")} for p in inputs],
         "seconds": {"prepare": round(prepared - started, 2), "lmplz_and_binarize": round(finished - prepared, 2)},
     }
     with open(os.path.join(output_dir, f"{lang}.card.json"), "w", encoding="utf-8") as out:
         json.dump(card, out, indent=2, ensure_ascii=False)
     return card
-
-
-def _sha1(path: str) -> str:
-    digest = hashlib.sha1()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def main(argv=None) -> int:

@@ -113,11 +113,11 @@ def _duration(seconds: float) -> str:
     return f"{seconds / 3600:.1f} h"
 
 
-def run_plan(config: CurateConfig, locations: List[str], chunks: List[Chunk]) -> dict:
-    """What a run's output depends on: its input files, how they are chunked, the settings (Ray's only place
-    the work) and the files they name, and the language-ID model (lid.176 from its package by default)."""
-    return {"pipeline": PIPELINE_NAME, "inputs": files_identity(locations),
-            "chunks": [chunk.name for chunk in chunks], **settings_plan(config, drop=["ray"]),
+def run_plan(config: CurateConfig, locations: List[str]) -> dict:
+    """What a run's output depends on: its input files in order, the settings (``output.chunk_files`` fixes the
+    chunking; Ray's only place the work) and the files they name, and the language-ID model (lid.176 from its
+    package by default)."""
+    return {"pipeline": PIPELINE_NAME, "inputs": files_identity(locations), **settings_plan(config, drop=["ray"]),
             "lid_model": file_identity(config.langid.resolved_model_path())}
 
 
@@ -130,7 +130,7 @@ def curate(config: CurateConfig, inputs: List[str], output: str, in_process: boo
         raise ConfigError("--input: no input files")
     shards = ShardOutput(output)
     chunks = plan_chunks(locations, config.output.chunk_files)
-    check_plan(shards.root, run_plan(config, locations, chunks), overwrite)
+    check_plan(shards.root, run_plan(config, locations), overwrite)
     todo = [c for c in chunks if not shards.is_done(c)]
     log.info("%d input files in %d chunks; %d already done", len(locations), len(chunks), len(chunks) - len(todo))
 

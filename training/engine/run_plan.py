@@ -22,13 +22,9 @@ before the first run writes its plan.
 
 from __future__ import annotations
 
-import json
-import os
-import shutil
 from typing import Any, Dict, Iterable
 
-from common.atomic_io import PLAN_FILE, check_plan, write_json
-from common.config_check import ConfigError
+from common.atomic_io import PLAN_FILE, check_plan, plan_state
 from common.fingerprints import settings_plan
 from training.engine.run_lock import LOCK_NAME
 
@@ -46,59 +42,19 @@ def run_plan(job: str, settings: Any, drop: Iterable[str] = (), inputs: Dict[str
     return {"job": job, **settings_plan(settings, drop=PLAN_DROP + tuple(drop)), "inputs": inputs or {}}
 
 
-def _contents(run_dir: str) -> list:
-    if not os.path.isdir(run_dir):
-        return []
-    return sorted(n for n in os.listdir(run_dir) if n not in (LOCK_NAME, PLAN_FILE) + CACHE_FOLDERS)
-
-
-def _empty_keeping_lock(run_dir: str) -> None:
-    """Everything in ``run_dir`` removed but the lock file (which this process holds: removing it would let
-    a second run lock a new file of the same name)."""
-    for name in os.listdir(run_dir):
-        if name == LOCK_NAME:
-            continue
-        path = os.path.join(run_dir, name)
-        if os.path.isdir(path) and not os.path.islink(path):
-            shutil.rmtree(path)
-        else:
-            os.remove(path)
-
-
 def check_run_plan(run_dir: str, plan: dict, overwrite: bool = False, key: str = "output_dir") -> bool:
-    """Compare ``plan`` with the one ``run_dir`` records (the caller holds the folder's lock). Returns True
-    when the run starts afresh (plan recorded now), False when it may continue what is there. Another plan is
-    a ConfigError naming the differences, unless ``overwrite``: then the folder is emptied first."""
-    plan = json.loads(json.dumps(plan, default=str))
-    path = os.path.join(run_dir, PLAN_FILE)
-    if os.path.isfile(path):
-        with open(path, encoding="utf-8") as handle:
-            if json.load(handle) == plan:
-                return False
-        if not overwrite:
-            check_plan(run_dir, plan, overwrite=False, flag=key)  # raises, naming what changed
-        _empty_keeping_lock(run_dir)
-    elif _contents(run_dir):
-        if not overwrite:
-            raise ConfigError(f"{key} {run_dir} is not empty and holds no record ({PLAN_FILE}) of the settings and "
-                              "data that made it; use another output_dir, or pass --overwrite to replace it")
-        if not any(os.path.exists(os.path.join(run_dir, name)) for name in RUN_CONTENT):
-            raise ConfigError(f"{key} {run_dir}: --overwrite refuses to empty a folder no training run wrote "
-                              f"(no {PLAN_FILE}, checkpoints/ or final/ in it); use another output_dir")
-        _empty_keeping_lock(run_dir)
-    write_json(path, plan)  # a new folder, or one holding only caches (kept: they are keyed by their inputs)
-    return True
+    """:func:`common.atomic_io.check_plan` for a run folder (the caller holds its lock): True when the run
+    starts afresh, False when it may continue what is there; another plan is a ConfigError naming the
+    differences, unless ``overwrite`` empties the folder (all but the lock) first."""
+    return check_plan(run_dir, plan, overwrite, flag=key, keep=(LOCK_NAME,), ignore=(LOCK_NAME,) + CACHE_FOLDERS,
+                      owned=(PLAN_FILE,) + RUN_CONTENT, owner="training run",
+                      record=f"({PLAN_FILE}) of the settings and data that made it")
 
 
 def plan_status(run_dir: str, plan: dict) -> str:
     """What a run would do with ``run_dir`` (for ``--dry-run``, which writes nothing): "new", "resume" (the
     same plan) or "refused" (another plan, or contents without one: a run needs --overwrite)."""
-    plan = json.loads(json.dumps(plan, default=str))
-    path = os.path.join(run_dir, PLAN_FILE)
-    if os.path.isfile(path):
-        with open(path, encoding="utf-8") as handle:
-            return "resume" if json.load(handle) == plan else "refused"
-    return "refused" if _contents(run_dir) else "new"
+    return plan_state(run_dir, plan, ignore=(LOCK_NAME,) + CACHE_FOLDERS)
 
 
 __all__ = ["run_plan", "check_run_plan", "plan_status", "PLAN_DROP", "CACHE_FOLDERS"]

@@ -6,13 +6,13 @@ the blend realises, and how many epochs of each group the stage's token budget m
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Dict, List
 
 from common.config_check import ConfigError
+from common.fingerprints import content_digest, files_identity
 from training.engine.lr_schedule import LrSchedule, steps_for_tokens
 from training.engine.settings import zero3_config
 from training.pretrain.training_config import DEFAULT_BLEND, PretrainConfig
@@ -59,12 +59,11 @@ def read_blend(path: str, key: str, stage: int = 0) -> dict:
         raise ConfigError(f"{key}: token shard {missing[0]}.idx not found")
     manifest = (blend.get("built_from") or {}).get("manifest") or {}
     if manifest.get("path") and manifest.get("sha256") and os.path.isfile(manifest["path"]):
-        with open(manifest["path"], "rb") as handle:
-            if hashlib.sha256(handle.read()).hexdigest() != manifest["sha256"]:
-                again = blend_command(stage, path).replace("TOKENS", os.path.dirname(manifest["path"])) if stage \
-                    else "pipelines/build_mixture.py"
-                raise ConfigError(f"{key}: {path} was planned from token shards that have changed since "
-                                  f"({manifest['path']} is not the one it read); rebuild it: `{again}`")
+        if content_digest(manifest["path"]) != manifest["sha256"]:
+            again = blend_command(stage, path).replace("TOKENS", os.path.dirname(manifest["path"])) if stage \
+                else "pipelines/build_mixture.py"
+            raise ConfigError(f"{key}: {path} was planned from token shards that have changed since "
+                              f"({manifest['path']} is not the one it read); rebuild it: `{again}`")
     return blend
 
 
@@ -142,9 +141,6 @@ def stage_run_plan(config: PretrainConfig, plan: StagePlan) -> dict:
     this stage's own (the other stages' are not its business), its blend by content and its token shards by
     size and modification time; stage 1 its model (the folder's identity, through the settings), a later
     stage the weights of the previous stage's export, which replace the model for it."""
-    from dataclasses import asdict
-
-    from common.fingerprints import files_identity
     from training.engine.run_layout import export_record
     from training.engine.run_plan import run_plan
 
@@ -153,8 +149,7 @@ def stage_run_plan(config: PretrainConfig, plan: StagePlan) -> dict:
     settings["stages"] = {str(plan.stage): {"tokens": plan.tokens, "max_lr": plan.schedule.max_lr}}
     drop = []
     inputs = {"stage": plan.stage}
-    with open(plan.blend_path, "rb") as handle:
-        inputs["blend_sha256"] = hashlib.sha256(handle.read()).hexdigest()
+    inputs["blend_sha256"] = content_digest(plan.blend_path)
     shards = sorted(entry["prefix"] + ext for entry in plan.blend["entries"] for ext in (".bin", ".idx"))
     inputs["shards"] = files_identity(shards)
     if plan.stage > 1:
