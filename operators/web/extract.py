@@ -1,6 +1,12 @@
-"""Main-content extraction with trafilatura (paper §3.1.1: "extract the main contents").
+"""Main-content extraction (paper §3.1.1: "extract the main contents"), with two engines.
 
-Settings, and why:
+``engine: trafilatura`` runs trafilatura on lxml. ``engine: fast`` runs the block classifier of
+:mod:`operators.web.fast_extract` on lexbor's DOM (selectolax) and, as a cascade, hands the pages it is unsure
+of to trafilatura (``fast_fallback_uncertainty``); kept rows carry the note ``extract:fast`` or
+``extract:fallback``, so the statistics show the share of each path. Both give the same ``text`` column and
+the same reasons.
+
+trafilatura's settings, and why:
 * ``include_comments=False``: user comments are not the page's main content; on the Trafilatura
   evaluation pages this scores higher than the defaults (see ``tests/operators/web/test_extraction_quality.py``).
 * ``deduplicate=False``: trafilatura's deduplication keeps an LRU cache *across documents*, which
@@ -8,16 +14,17 @@ Settings, and why:
   Output must not depend on those (determinism); cross-document duplicates are the dedup stage's job.
 * ``favor_precision=True`` (datatrove's choice too): less boilerplate in pretraining text, and it
   skips trafilatura's second, recall-oriented pass on short results: 10–20 % less CPU on the shared
-  WARCs, where extraction is ~97 % of the pipeline's time. On the Trafilatura evaluation pages it
-  scores 0.926 against 0.923 for trafilatura's defaults (0.929 without it). Tables are kept.
+  WARCs. On the Trafilatura evaluation pages it scores 0.926 against 0.923 for trafilatura's defaults.
+  Tables are kept.
 
 Limits, deterministic first (they depend on the input only, never on machine load):
 * ``max_html_bytes``: larger pages are dropped as ``too_large`` before parsing.
 * ``max_dom_nodes``: pages whose parsed tree has more elements are dropped as ``too_many_nodes``
   (trafilatura's own ``max_tree_size`` idea, counted separately instead of looking like no content).
-* ``timeout_s``: a generous wall-clock backstop (``extract_timeout``), off when 0; it only fires on
-  pathological pages, so it rarely makes runs differ. Works where the operator runs on the main
-  thread (in-process runs and Ray tasks); elsewhere it is skipped.
+* ``timeout_s``: a generous wall-clock backstop for trafilatura (``extract_timeout``), off when 0; it only
+  fires on pathological pages, so it rarely makes runs differ. Works where the operator runs on the main
+  thread (in-process runs and Ray tasks); elsewhere it is skipped. The fast engine has no timeout: its cost
+  is linear in the page's size.
 
 Rows that already have ``text`` (WET records) pass through. ``html`` is dropped from the output.
 Other reason: ``no_content`` (nothing extracted, or the page does not parse).
@@ -29,16 +36,27 @@ import signal
 import threading
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Iterator, List, Optional
 
 import pyarrow as pa
 
-from common.config_check import ConfigError
+from common.config_check import ConfigError, ConfigPath
 from operators.base import Operator, Outcome
+
+
+ENGINES = ("trafilatura", "fast")
+FAST_PATH, FALLBACK_PATH = "extract:fast", "extract:fallback"
 
 
 @dataclass
 class ExtractConfig:
+    engine: str = "trafilatura"
+    # fast engine: the block model (None = the one shipped in operators/resources/extraction/) and the
+    # cascade: a page whose uncertainty (share of its text near the decision threshold) is above this goes
+    # to trafilatura; a large value turns the fallback off.
+    fast_model_path: Optional[ConfigPath] = None
+    fast_fallback_uncertainty: float = 0.5
     max_html_bytes: int = 2_000_000
     max_dom_nodes: int = 100_000
     timeout_s: float = 60.0
@@ -47,7 +65,24 @@ class ExtractConfig:
     favor_precision: bool = True
     favor_recall: bool = False
 
+    def resolved_fast_model_path(self) -> Path:
+        from operators.web.fast_extract.model import DEFAULT_MODEL
+
+        return Path(self.fast_model_path) if self.fast_model_path else DEFAULT_MODEL
+
+    def load_fast_model(self):
+        """The fast engine's block model; a missing or mismatched file is one ConfigError naming it."""
+        from operators.web.fast_extract.model import load_block_model
+
+        return load_block_model(self.resolved_fast_model_path())
+
     def validate(self) -> None:
+        if self.engine not in ENGINES:
+            raise ConfigError(f"engine: {self.engine!r} is not one of {', '.join(ENGINES)}")
+        if self.fast_fallback_uncertainty < 0:
+            raise ConfigError("fast_fallback_uncertainty: must be >= 0")
+        if self.engine == "fast":
+            self.load_fast_model()
         if self.max_html_bytes <= 0 or self.max_dom_nodes <= 0:
             raise ConfigError("max_html_bytes and max_dom_nodes: must be positive")
         if self.timeout_s < 0:
@@ -78,42 +113,22 @@ def _time_limit(seconds: float) -> Iterator[None]:
         signal.signal(signal.SIGALRM, previous)
 
 
-class TrafilaturaExtractor(Operator):
+class _Extractor(Operator):
+    """The row loop both engines share; ``extract_one`` is the engine."""
+
     name = "extract"
 
     def __init__(self, config: ExtractConfig) -> None:
+        config.validate()
         self.config = config
 
     def extract_one(self, html: str, url: Optional[str]) -> tuple[Optional[str], Optional[str]]:
         """(text, None) or (None, reason) for one page."""
-        from trafilatura import extract
-        from trafilatura.utils import load_html
+        text, reason, _path = self.extract_with_path(html, url)
+        return text, reason
 
-        if len(html.encode("utf-8", errors="ignore")) > self.config.max_html_bytes:
-            return None, "too_large"
-        try:
-            with _time_limit(self.config.timeout_s):
-                tree = load_html(html)
-                if tree is None:
-                    return None, "no_content"
-                if sum(1 for _ in tree.iter()) > self.config.max_dom_nodes:
-                    return None, "too_many_nodes"
-                text = extract(
-                    tree,
-                    url=url,
-                    include_comments=self.config.include_comments,
-                    include_tables=self.config.include_tables,
-                    favor_precision=self.config.favor_precision,
-                    favor_recall=self.config.favor_recall,
-                    deduplicate=False,
-                    with_metadata=False,
-                    output_format="txt",
-                )
-        except _Timeout:
-            return None, "extract_timeout"
-        if not text or not text.strip():
-            return None, "no_content"
-        return text, None
+    def extract_with_path(self, html: str, url: Optional[str]) -> tuple[Optional[str], Optional[str], Optional[str]]:
+        raise NotImplementedError
 
     def process(self, batch: pa.Table) -> Outcome:
         htmls = batch.column("html").to_pylist()
@@ -121,19 +136,96 @@ class TrafilaturaExtractor(Operator):
         urls = batch.column("url").to_pylist()
         out_texts: List[Optional[str]] = []
         reasons: List[Optional[str]] = []
+        notes: List[Optional[str]] = []
         for html, text, url in zip(htmls, texts, urls):
             if text is not None:  # WET: already text
                 out_texts.append(text)
                 reasons.append(None if text.strip() else "no_content")
+                notes.append(None)
                 continue
             if html is None:
                 out_texts.append(None)
                 reasons.append("no_content")
+                notes.append(None)
                 continue
-            extracted, reason = self.extract_one(html, url)
+            extracted, reason, path = self.extract_with_path(html, url)
             out_texts.append(extracted)
             reasons.append(reason)
+            notes.append(path if reason is None else None)
         table = batch.drop_columns(["html", "text"]).append_column(
             "text", pa.array(out_texts, type=pa.string())
         )
-        return Outcome(table, reasons)
+        return Outcome(table, reasons, notes if any(notes) else None)
+
+
+class TrafilaturaExtractor(_Extractor):
+    def extract_with_path(self, html: str, url: Optional[str]) -> tuple[Optional[str], Optional[str], Optional[str]]:
+        if len(html.encode("utf-8", errors="ignore")) > self.config.max_html_bytes:
+            return None, "too_large", None
+        text, reason = trafilatura_text(html, url, self.config)
+        return text, reason, None
+
+
+def trafilatura_text(html: str, url: Optional[str], config: ExtractConfig) -> tuple[Optional[str], Optional[str]]:
+    """trafilatura with our settings and limits: (text, None) or (None, reason)."""
+    from trafilatura import extract
+    from trafilatura.utils import load_html
+
+    try:
+        with _time_limit(config.timeout_s):
+            tree = load_html(html)
+            if tree is None:
+                return None, "no_content"
+            if sum(1 for _ in tree.iter()) > config.max_dom_nodes:
+                return None, "too_many_nodes"
+            text = extract(
+                tree,
+                url=url,
+                include_comments=config.include_comments,
+                include_tables=config.include_tables,
+                favor_precision=config.favor_precision,
+                favor_recall=config.favor_recall,
+                deduplicate=False,
+                with_metadata=False,
+                output_format="txt",
+            )
+    except _Timeout:
+        return None, "extract_timeout"
+    if not text or not text.strip():
+        return None, "no_content"
+    return text, None
+
+
+class FastExtractor(_Extractor):
+    """The block classifier, with trafilatura for the pages it is unsure of (see the module docstring)."""
+
+    def __init__(self, config: ExtractConfig) -> None:
+        super().__init__(config)
+        # Loaded here, not in setup(): a missing or mismatched model file is a configuration error, reported
+        # before any work starts.
+        self.model = config.load_fast_model()
+
+    def extract_with_path(self, html: str, url: Optional[str]) -> tuple[Optional[str], Optional[str], Optional[str]]:
+        from operators.web.fast_extract.extractor import extract_blocks
+
+        if len(html.encode("utf-8", errors="ignore")) > self.config.max_html_bytes:
+            return None, "too_large", None
+        result = extract_blocks(html, self.model, self.config.max_dom_nodes, margin=_UNCERTAIN_MARGIN)
+        if result.too_many_nodes:
+            return None, "too_many_nodes", None
+        if result.text and result.uncertainty <= self.config.fast_fallback_uncertainty:
+            return result.text, None, FAST_PATH
+        text, reason = trafilatura_text(html, url, self.config)
+        if reason == "no_content" and result.text:
+            return result.text, None, FAST_PATH
+        return text, reason, FALLBACK_PATH if reason is None else None
+
+
+# Blocks whose probability is within this of the decision threshold count as uncertain.
+_UNCERTAIN_MARGIN = 0.25
+
+
+def make_extractor(config: ExtractConfig) -> _Extractor:
+    """The extraction operator of ``config.engine``."""
+    config.validate()
+    return FastExtractor(config) if config.engine == "fast" else TrafilaturaExtractor(config)

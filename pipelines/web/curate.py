@@ -116,9 +116,12 @@ def _duration(seconds: float) -> str:
 def run_plan(config: CurateConfig, locations: List[str]) -> dict:
     """What a run's output depends on: its input files in order, the settings (``output.chunk_files`` fixes the
     chunking; Ray's only place the work) and the files they name, and the language-ID model (lid.176 from its
-    package by default)."""
-    return {"pipeline": PIPELINE_NAME, "inputs": files_identity(locations), **settings_plan(config, drop=["ray"]),
+    package by default), and the fast extraction engine's block model when that engine runs."""
+    plan = {"pipeline": PIPELINE_NAME, "inputs": files_identity(locations), **settings_plan(config, drop=["ray"]),
             "lid_model": file_identity(config.langid.resolved_model_path())}
+    if config.extract.engine == "fast":
+        plan["extraction_model"] = file_identity(str(config.extract.resolved_fast_model_path()))
+    return plan
 
 
 def curate(config: CurateConfig, inputs: List[str], output: str, in_process: bool = False,

@@ -1,6 +1,7 @@
 """The web pipeline's steps, in order (paper §3.1.1):
 
-    WarcReader → UrlFilter → TrafilaturaExtractor → LanguageIdFilter → QualityFilter → PerplexityFilter
+    WarcReader → UrlFilter → extraction (fast or trafilatura engine) → LanguageIdFilter → QualityFilter
+    → PerplexityFilter
 
 The perplexity step runs when ``perplexity.model_dir`` is set. The URL filter runs before extraction, as the
 paper puts it, "to avoid subsequent computationally expensive processing": a blocked URL costs nothing to
@@ -10,7 +11,7 @@ line here; its config section goes in ``pipelines/web/config.py``.
 
 from __future__ import annotations
 
-from operators.web.extract import TrafilaturaExtractor
+from operators.web.extract import make_extractor
 from operators.web.langid import LanguageIdFilter
 from operators.web.perplexity import PerplexityFilter
 from operators.web.quality_filter import QualityFilter
@@ -25,7 +26,7 @@ PIPELINE_NAME = "curate_cc"
 def web_steps(config: CurateConfig) -> StepList:
     operators = [
         UrlFilter(config.url_filter),
-        TrafilaturaExtractor(config.extract),
+        make_extractor(config.extract),
         LanguageIdFilter(config.langid),
         QualityFilter(config.quality),
     ]
