@@ -66,6 +66,17 @@ from bench.curate_measures import (
 )
 from operators.stats import PipelineStats
 from pipelines.web.config import load_config
+
+# extract.engine of every run (--engine); the default config's when None.
+_ENGINE = None
+
+
+def _base_config():
+    config = load_config(None)
+    if _ENGINE is not None:
+        config.extract.engine = _ENGINE
+        config.extract.validate()
+    return config
 from pipelines.web.steps import web_steps
 
 DEFAULT_DATA = Path(os.environ.get("MARCO_SHARED_DATA", ROOT.parent / "shared" / "data")) / "warc"
@@ -242,6 +253,8 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument("--keep", action="store_true", help="keep the work directory")
     parser.add_argument("--results-dir", type=Path, default=RESULTS_DIR)
     parser.add_argument("--verbose", action="store_true", help="show the pipeline's own log messages")
+    parser.add_argument("--engine", choices=("fast", "trafilatura"), default=None,
+                        help="extract.engine of our runs (default: the config's)")
     args = parser.parse_args(argv)
     if args.repeat is not None and args.repeat <= 0:
         parser.error("--repeat must be positive")
@@ -255,7 +268,9 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
 
 
 def main(argv: Optional[List[str]] = None) -> int:
+    global _ENGINE
     args = parse_args(argv)
+    _ENGINE = args.engine
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(asctime)s %(name)s %(levelname)s %(message)s")
     if not args.verbose:
@@ -268,7 +283,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     if not files:
         say(f"error: no *.warc.gz / *.wet.gz files in {args.data_dir} (set --data-dir or MARCO_SHARED_DATA)")
         return 2
-    config = load_config(None)
+    config = _base_config()
     started_at = _dt.datetime.now()
     per_pass = count_reader_docs(config, files)
     if args.repeat:
@@ -343,7 +358,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         if tasks != 1:
             datatrove(tasks)
     if not args.skip_operators:
-        add(run_step("(a) in-process, each operator alone", lambda: measure_operators(load_config(None), inputs)))
+        add(run_step("(a) in-process, each operator alone", lambda: measure_operators(_base_config(), inputs)))
 
     for r in rows:
         add_rates(r, input_mb)
@@ -358,7 +373,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         passes = min(repeat, 3)
         prof_files = inputs[: len(files) * passes]
         prof = run_step(f"profile: cProfile in-process over {passes} pass(es)",
-                        lambda: profile_in_process(load_config(None), prof_files,
+                        lambda: profile_in_process(_base_config(), prof_files,
                                                    os.path.join(workdir, "out-profile"),
                                                    args.results_dir / f"curate-{stamp}"))
         if prof:
@@ -376,7 +391,7 @@ def main(argv: Optional[List[str]] = None) -> int:
 
 
 def _config_one_chunk(n_files: int):
-    config = load_config(None)
+    config = _base_config()
     config.output.chunk_files = max(1, n_files)
     return config
 

@@ -1,7 +1,8 @@
 """Web curation steps, in pipeline order (``pipelines/web/steps.py`` chains them; paper §3.1.1):
 
-* :class:`WarcReader` (source) — WARC/WET records, local or remote, damage counted (``warc_reader.py``,
-  HTML decoding in ``html_decoding.py``);
+* :class:`WarcReader` (source) — WARC/WET records, local or remote, damage counted (``warc_reader.py``;
+  split by FastWARC where it reads a record as warcio would, ``warc_fastwarc.py``; HTML decoding in
+  ``html_decoding.py``);
 * :class:`UrlFilter` — blocked domains and banned words in URLs (``url_filter.py``);
 * :func:`make_extractor` — main text, by the fast engine (``fast_extract/``) or trafilatura (``extract.py``);
 * :class:`LanguageIdFilter` — fastText lid.176 with the confusable-pair disambiguator (``langid.py``,

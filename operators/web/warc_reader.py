@@ -1,8 +1,21 @@
 """Streaming reader of WARC and WET files into document rows (paper §3.1.1, "Document Preparation").
 
 * Reads local paths, ``https://`` URLs and ``s3://`` objects (:mod:`common.remote_files`), record by
-  record with warcio: a file is never loaded whole. Both gzip layouts work: one member per record
-  (Common Crawl) and one member for the whole file (ClueWeb, home-made writers).
+  record: a file is never loaded whole. Both gzip layouts work: one member per record (Common Crawl) and
+  one member for the whole file (ClueWeb, home-made writers).
+* Two parsers, one result (``backend``, default ``auto``). FastWARC (resiliparse's Rust parser) splits each
+  file first: its inflating, finding of record boundaries and splitting of header lines cost about a third of
+  warcio's. Every record it yields is checked on the raw bytes it came from
+  (:mod:`operators.web.warc_fastwarc`): it starts where warcio starts it (in a gzip file, a gzip member of its
+  own), its WARC header block is in the canonical form both parsers split alike, its Content-Length reads the
+  same and its block is whole, and it ends with blank lines only. Everything the rows depend on beyond the
+  split is warcio's semantics: its own code (HTTP blocks, content encodings, the fix-up of target URIs), or an
+  equivalent shortcut where the input is plain (header decoding, simple HTTP header blocks). From the first
+  record that fails a check, or at any FastWARC error, warcio reads the file again and emits the records after
+  those already emitted, as it always did; so only damaged or non-conforming files are read twice (truncated
+  files, ClueWeb09's wrong warcinfo Content-Length, files that are one gzip member, the files of
+  ``warc_quirks``). ``backend="warcio"`` reads with warcio alone (the reference); ``backend="fastwarc"`` raises
+  :class:`WarcBackendError` instead of falling back (tests, benchmarks). ``bench/warc_reader.py`` measures both.
 * WARC ``response`` / ``resource`` records: kept when the HTTP status is 200 and the payload is HTML
   (by Content-Type, or by sniffing when the type is missing); the body is decoded with the declared
   charset or detection (:mod:`operators.web.html_decoding`) into the ``html`` column.
@@ -68,6 +81,10 @@ _DOCUMENT_TYPES = ("response", "resource", "conversion")
 _HTML_TYPES = ("text/html", "application/xhtml+xml", "application/xml+xhtml")
 _TEXT_TYPES = ("text/plain",)
 
+# auto: FastWARC where it reads a record exactly as warcio would, warcio from the first record it cannot vouch
+# for; warcio: warcio alone (the reference); fastwarc: FastWARC alone, WarcBackendError instead of falling back.
+BACKENDS = ("auto", "warcio", "fastwarc")
+
 
 @dataclass
 class WarcReaderConfig:
@@ -76,12 +93,33 @@ class WarcReaderConfig:
     # Records whose payload exceeds this are dropped as record_too_large (memory guard; Common
     # Crawl itself truncates payloads at 1 MiB).
     max_record_bytes: int = 20_000_000
+    # Which parser splits the file into records (see the module docstring); the rows do not depend on it.
+    backend: str = "auto"
 
     def validate(self) -> None:
         if self.batch_size <= 0:
             raise ConfigError("batch_size: must be positive")
         if self.max_record_bytes <= 0:
             raise ConfigError("max_record_bytes: must be positive")
+        if self.backend not in BACKENDS:
+            raise ConfigError(f"backend: expected one of {', '.join(BACKENDS)}, got {self.backend!r}")
+
+
+class WarcBackendError(RuntimeError):
+    """``backend="fastwarc"`` met a file FastWARC cannot read exactly as warcio would."""
+
+
+def _fastwarc_module(required: bool):
+    """:mod:`operators.web.warc_fastwarc`, imported on first use like warcio (None without FastWARC installed,
+    unless ``required``)."""
+    try:
+        from operators.web import warc_fastwarc
+    except ImportError:
+        if required:
+            raise
+        log.warning("FastWARC is not installed: warcio reads every file")
+        return None
+    return warc_fastwarc
 
 
 class _GzipRestart(Exception):
@@ -146,26 +184,74 @@ class WarcReader(Source):
         yield from batcher.batches(self._all_records(location))
 
     def _all_records(self, location: str):
-        """Strict pass; on a single-member gzip file again through a decompressor; after a malformed
-        record a lenient pass. Each later pass skips the records the earlier ones emitted. A file that gave
-        no row at all (no record, no fault) is one ``warc_empty`` row."""
+        """FastWARC's checked pass, then, from the first record it cannot vouch for, warcio's passes over the
+        records it did not emit. A file that gave no row at all (no record, no fault) is one ``warc_empty`` row."""
         emitted = 0
-        try:
-            try:
-                for result in self._records(location, decompress=False, skip=0):
-                    emitted += 1
-                    yield result
-            except _GzipRestart:
-                for result in self._records(location, decompress=True, skip=emitted):
-                    emitted += 1
-                    yield result
-        except _Resync as resync:
-            for result in self._resynced_records(location, skip=resync.args[0]):
+        with_warcio = True
+        if self.config.backend != "warcio":
+            fastwarc = _fastwarc_module(required=self.config.backend == "fastwarc")
+            if fastwarc is not None:
+                try:
+                    for result in self._fastwarc_records(location, fastwarc):
+                        emitted += 1
+                        yield result
+                    with_warcio = False
+                except fastwarc.Fallback as why:
+                    if self.config.backend == "fastwarc":
+                        raise WarcBackendError(f"{location}: {why}") from why.__cause__
+                    log.info("warcio reads %s from record %d on: %s", location, emitted + 1, why)
+        if with_warcio:
+            for result in self._warcio_records(location, skip=emitted):
                 emitted += 1
                 yield result
         if emitted == 0:
             log.warning("warc_empty: %s holds no WARC record", location)
             yield self._fault_row(location, 0, "empty", whole_file=True), "warc_empty"
+
+    def _fastwarc_records(self, location: str, fastwarc):
+        """(row, reason) per record as FastWARC splits the file (:func:`operators.web.warc_fastwarc.records`), each
+        emitted once the next record shows where it ended; ``Fallback`` at the first record not vouched for."""
+        raw = self._open(location)
+        if raw is None:
+            yield self._fault_row(location, 0, "open", whole_file=True), "warc_unreadable"
+            return
+        with raw:
+            pending = None  # the last record's (row, reason)
+            for offset, record in fastwarc.records(raw, _DOCUMENT_TYPES):
+                if pending is not None:
+                    yield pending
+                    pending = None
+                if record is not None:
+                    try:
+                        pending = self._record(location, fastwarc.Offset(offset), record)
+                    except BaseException as exc:
+                        raise fastwarc.not_vouched(exc, f"record at {offset}")
+            if pending is not None:
+                yield pending
+
+    def _warcio_records(self, location: str, skip: int):
+        """warcio's strict pass; on a single-member gzip file again through a decompressor; after a malformed
+        record a lenient pass. Each pass leaves out the records emitted before it (``skip`` at first)."""
+        done = skip
+        try:
+            try:
+                for result in self._records(location, decompress=False, skip=done):
+                    done += 1
+                    yield result
+            except _GzipRestart:
+                for result in self._records(location, decompress=True, skip=done):
+                    done += 1
+                    yield result
+        except _Resync as resync:
+            yield from self._resynced_records(location, skip=resync.args[0])
+
+    def _open(self, location: str):
+        """The file's raw stream, or None (logged) when it cannot be opened."""
+        try:
+            return open_binary(location)
+        except Exception as exc:
+            log.warning("cannot open %s: %r", location, exc)
+            return None
 
     def _records(self, location: str, decompress: bool, skip: int):
         """(row, reason) per record; faults become one row with a reason and end the file."""
@@ -173,10 +259,8 @@ class WarcReader(Source):
         from warcio.exceptions import ArchiveLoadFailed
 
         seen = 0
-        try:
-            raw = open_binary(location)
-        except Exception as exc:
-            log.warning("cannot open %s: %r", location, exc)
+        raw = self._open(location)
+        if raw is None:
             yield self._fault_row(location, 0, "open", whole_file=True), "warc_unreadable"
             return
         with raw:

@@ -119,6 +119,9 @@ def run_plan(config: CurateConfig, locations: List[str]) -> dict:
     package by default), and the fast extraction engine's block model when that engine runs."""
     plan = {"pipeline": PIPELINE_NAME, "inputs": files_identity(locations), **settings_plan(config, drop=["ray"]),
             "lid_model": file_identity(config.langid.resolved_model_path())}
+    # reader.backend only changes the speed (both parsers give the same rows): a rerun with the other one
+    # resumes, and output folders written before the setting existed still match.
+    plan["settings"]["reader"].pop("backend", None)
     if config.extract.engine == "fast":
         plan["extraction_model"] = file_identity(str(config.extract.resolved_fast_model_path()))
     return plan

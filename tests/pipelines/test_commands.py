@@ -24,7 +24,9 @@ SOURCE_FOLDERS = ["common", "operators", "pipelines", "training", "launch", "tes
 
 def _python_files():
     for folder in SOURCE_FOLDERS:
-        yield from (REPO_ROOT / folder).rglob("*.py")
+        # Not inside hidden folders: bench/.venv-datatrove is a virtualenv that bench/ builds.
+        yield from (path for path in (REPO_ROOT / folder).rglob("*.py")
+                    if not any(part.startswith(".") for part in path.relative_to(REPO_ROOT).parts))
 
 
 def _imported_modules(path: Path, top_level_only: bool = False):

@@ -2,14 +2,14 @@
 
 A *block* is the text between two block-level boundaries (``p``, ``div``, ``li``, headings, table rows, ``br``
 runs stay inside a block as line breaks). Inline markup (``a``, ``b``, ``span``...) is concatenated exactly as
-written, so ``<b>Grate</b>ful`` stays one word; a block boundary always separates texts, so a title in one
-element and a heading in the next never glue together (``Grateful DeadGrateful Dead Live...`` in trafilatura's
-output of some pages).
+written, so ``<b>Grate</b>ful`` stays one word. A block boundary always separates texts; so do two inline texts
+that meet at an element's edge as a lower-case letter and a capital (``<span class="rightmost">Grateful
+Dead</span>Grateful Dead Live...``, a floated span that trafilatura glues into ``DeadGrateful``).
 
-Tables: a cell (``td``/``th``) is not a boundary but adds a `` | `` between the texts of one row, and a row is
-a boundary; block-level content inside a cell (paragraphs, lists, nested tables) makes blocks of its own. So a
-data table comes out one line per row, while a layout table comes out as its paragraphs, with no Markdown
-pipes at the ends of lines.
+Tables: a cell (``td``/``th``) is not a boundary but adds a tab between the texts of one row, and a row starts
+a new line of the table's block; block-level content inside a cell (paragraphs, lists, nested tables) makes
+blocks of its own. So a data table comes out one line per row, while a layout table comes out as its
+paragraphs, with no Markdown pipes at the ends of lines.
 
 What is recorded per block (:class:`Block`) is what the classifier (:mod:`.features`) needs: lengths, link
 text, the block's tag, the tags around it and the boilerplate / content words in the ``class`` / ``id`` /
@@ -26,11 +26,14 @@ from typing import List, Optional
 # Boundaries: entering or leaving one ends the current block.
 BLOCK_TAGS = frozenset({
     "p", "div", "section", "article", "main", "header", "footer", "nav", "aside", "h1", "h2", "h3", "h4",
-    "h5", "h6", "ul", "ol", "li", "dl", "dt", "dd", "table", "thead", "tbody", "tfoot", "tr", "caption",
+    "h5", "h6", "ul", "ol", "li", "dl", "dt", "dd", "table", "caption",
     "blockquote", "pre", "figure", "figcaption", "form", "fieldset", "legend", "address", "hr", "details",
-    "summary", "center", "body", "html", "menu", "dialog", "hgroup", "noframes", "frameset", "frame",
+    "summary", "center", "body", "html", "menu", "dialog", "hgroup", "noframes",
 })
 CELL_TAGS = frozenset({"td", "th"})
+# Between the cells of a table row: a tab, as text copied from a browser's table has (and as TSV); never a
+# Markdown pipe, which made every line of a layout table end in "|".
+CELL_SEPARATOR = "\t"
 HEADINGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
 
 # Ancestor tags worth knowing about (bit per tag).
@@ -52,7 +55,8 @@ CLASS_GROUPS = (
                  "listing", "more"), ("also", "list", "item", "items")),
     ("meta", ("author", "byline", "date", "time", "meta", "info", "credit", "source", "categor", "keyword",
               "label", "rating"), ("tag", "tags")),
-    ("ad", ("advert", "adsby", "sponsor", "promo", "adsense", "commercial", "marketing", "partner"), ("ad", "ads", "adv")),
+    ("ad", ("advert", "adsby", "sponsor", "promo", "adsense", "commercial", "marketing", "partner"),
+     ("ad", "ads", "adv")),
     ("notice", ("cookie", "consent", "gdpr", "privacy", "newsletter", "subscri", "signup", "login", "register",
                 "modal", "popup", "overlay", "alert", "notice", "paywall", "search"), ()),
     ("hidden", ("hidden", "hide", "invisible", "offscreen"), ("sr", "only")),
@@ -68,7 +72,8 @@ CLASS_GROUP_NAMES = tuple(group[0] for group in CLASS_GROUPS) + ("articlebody",)
 _ARTICLE_BODY = re.compile("articlebody|articlecontent|articletext|entrycontent|entrybody|postcontent|postbody|"
                            "postentry|storybody|storycontent|storytext|maincontent|bodytext|fieldbody|textcontent")
 _ARTICLE_BODY_BIT = 1 << len(CLASS_GROUPS)
-_GROUP_PATTERNS = tuple(re.compile("|".join(re.escape(word) for word in words)) for _name, words, _exact in CLASS_GROUPS)
+_GROUP_PATTERNS = tuple(re.compile("|".join(re.escape(word) for word in words))
+                        for _name, words, _exact in CLASS_GROUPS)
 _EXACT_BITS: dict = {}
 for _bit, (_name, _words, _exact) in enumerate(CLASS_GROUPS):
     for _word in _exact:
@@ -117,16 +122,21 @@ def class_bits(attribute_text: str) -> int:
 
 
 def _tag_ids(names) -> dict:
-    """lexbor's numeric tag ids of these tag names (cheaper to compare than names in the walk)."""
+    """lexbor's numeric tag ids of these tag names (cheaper to compare than names in the walk). Table parts are
+    looked up inside a table: the HTML parser drops a stray ``<tr>`` or ``<td>``."""
     from selectolax.lexbor import LexborHTMLParser
 
     ids = {}
     for name in names:
-        tree = LexborHTMLParser(f"<html><body><{name}></{name}></body></html>")
-        for node in tree.root.traverse():
-            if node.tag == name:
-                ids[node.tag_id] = name
+        for snippet in (f"<{name}></{name}>", f"<table><{name}></{name}></table>",
+                        f"<table><tr><{name}></{name}></tr></table>"):
+            tree = LexborHTMLParser(f"<html><body>{snippet}</body></html>")
+            found = next((node.tag_id for node in tree.root.traverse() if node.tag == name), None)
+            if found is not None:
+                ids[found] = name
                 break
+        else:
+            raise RuntimeError(f"lexbor has no tag id for <{name}>")
     return ids
 
 
@@ -134,10 +144,11 @@ STRIPPED = ("script", "style", "noscript", "template", "svg", "math", "iframe", 
             "video", "audio", "map", "select", "textarea", "button", "input", "head")
 _BLOCK_IDS = _tag_ids(BLOCK_TAGS)
 _CELL_IDS = frozenset(_tag_ids(CELL_TAGS))
-_NAMED = _tag_ids(set(CONTEXT_TAGS) | {"br", "a", "title", "option"})
+_SKIPPED_IDS = frozenset(_tag_ids(STRIPPED))
+_NAMED = _tag_ids(set(CONTEXT_TAGS) | {"br", "a", "title", "option", "tr"})
 _ID = {name: tag_id for tag_id, name in _NAMED.items()}
 _CONTEXT_BIT = {_ID[tag]: 1 << i for i, tag in enumerate(CONTEXT_TAGS)}
-_TEXT, _COMMENT, _BR, _A = 2, 4, _ID["br"], _ID["a"]
+_TEXT, _COMMENT, _BR, _A, _TR = 2, 4, _ID["br"], _ID["a"], _ID["tr"]
 
 
 @dataclass
@@ -148,9 +159,20 @@ class Page:
     tags: List[str] = field(default_factory=list)
     # per block: chars, link_chars, links, cells, depth, context_tags, own_bits, bits, near_bits, start
     numbers: List[tuple] = field(default_factory=list)
-    containers: List[list] = field(default_factory=list)   # [chars, link_chars, blocks, parent container]
+    containers: List[int] = field(default_factory=list)    # per block: its element's entry in ``regions``
+    # per block element (a region), its subtree: [chars, link_chars, blocks, parent region (-1 for the body),
+    # index of its first block]; a subtree's blocks are consecutive, so a region is a range of block indices
+    regions: List[list] = field(default_factory=list)
     title: str = ""
     elements: int = 0
+
+
+def _clean_line(line: str) -> str:
+    """Whitespace collapsed within each table cell of a line; cells kept apart by CELL_SEPARATOR."""
+    if CELL_SEPARATOR not in line:
+        return " ".join(line.split())
+    cells = (" ".join(cell.split()) for cell in line.split(CELL_SEPARATOR))
+    return CELL_SEPARATOR.join(cell for cell in cells if cell)
 
 
 def _hidden(attributes: dict) -> bool:
@@ -165,53 +187,70 @@ def _hidden(attributes: dict) -> bool:
 
 
 def page_blocks(tree, max_elements: int) -> Optional[Page]:
-    """The blocks of a parsed page (selectolax ``LexborHTMLParser``, changed in place: skipped elements are
-    removed); None if the page has more elements than ``max_elements``."""
+    """The blocks of a parsed page (selectolax ``LexborHTMLParser``); None if the page has more elements than
+    ``max_elements``. Elements in STRIPPED are passed over with everything inside them."""
     page = Page()
     title_node = tree.css_first("title")
     if title_node is not None:
         page.title = " ".join((title_node.text() or "").split())
-    tree.strip_tags(list(STRIPPED))
     body = tree.body
     if body is None:
         return page
     texts, tags, numbers, containers = page.texts, page.tags, page.numbers, page.containers
     block_ids, cell_ids, context_bit, attribute_memo = _BLOCK_IDS, _CELL_IDS, _CONTEXT_BIT, _ATTRIBUTE_BITS
-    root = [0, 0, 0, None]
+    skipped_ids = _SKIPPED_IDS
+    regions = page.regions
+    regions.append([0, 0, 0, -1, 0])
     # frame: (block tag name, is block, context bits, class bits, near bits (own, parent, grandparent),
     #         container, inside a link)
-    frames = [("body", True, 0, 0, (0, 0, 0), root, False)]
-    cursor = [body.child]
+    frames = [("body", True, 0, 0, (0, 0, 0), 0, False)]
+    resume = []  # per open element: the sibling to visit after it
+    node = body.child
     parts: List[str] = []
     link_chars = links = cells = 0
     has_break = False
+    seam = False  # the next text starts at an inline element's edge
     chars_before = 0
     elements = 0
 
-    while cursor:
-        node = cursor[-1]
+    while True:
         if node is None:
-            cursor.pop()
-            frame = frames.pop()
-            if not frame[1]:
-                continue
-            boundary_frame = frame
-            depth = len(frames) + 1
+            exiting = True
+            if not resume:
+                # The body itself ends: its own text is the last block.
+                boundary_frame = frames[0]
+                depth = 1
+            else:
+                node = resume.pop()
+                frame = frames.pop()
+                if not frame[1]:
+                    seam = True
+                    continue
+                boundary_frame = frame
+                depth = len(frames) + 1
         else:
-            cursor[-1] = node.next
             tag_id = node.tag_id
             if tag_id == _TEXT:
                 text = node.text_content
                 if text:
+                    if seam and parts and text[0].isupper() and parts[-1][-1:].islower():
+                        # "<span>Grateful Dead</span>Grateful Dead Live...": two texts that meet at an element
+                        # edge as lower case + capital were laid out apart (floats, table-like spans); a word
+                        # split by markup (<b>Grate</b>ful) does not meet that way.
+                        parts.append(" ")
+                    seam = False
                     parts.append(text)
                     if frames[-1][6]:
                         link_chars += len(text)
+                node = node.next
                 continue
-            if tag_id == _COMMENT:
+            if tag_id == _COMMENT or tag_id in skipped_ids:
+                node = node.next
                 continue
             if tag_id == _BR:
                 parts.append("\n")
                 has_break = True
+                node = node.next
                 continue
             elements += 1
             if elements > max_elements:
@@ -225,9 +264,11 @@ def page_blocks(tree, max_elements: int) -> Optional[Page]:
                 if attributes:
                     if ("style" in attributes or "hidden" in attributes or "aria-hidden" in attributes) and _hidden(
                             attributes):
+                        node = node.next
                         continue
                     get = attributes.get
-                    attribute_text = f"{get('class') or ''} {get('id') or ''} {get('role') or ''} {get('itemprop') or ''}"
+                    attribute_text = (f"{get('class') or ''} {get('id') or ''} {get('role') or ''} "
+                                      f"{get('itemprop') or ''}")
                     if len(attribute_text) > 3:
                         own_bits = attribute_memo.get(attribute_text)
                         if own_bits is None:
@@ -241,54 +282,64 @@ def page_blocks(tree, max_elements: int) -> Optional[Page]:
                     links += 1
                 link = True
             elif tag_id in cell_ids:
-                if parts and not "".join(parts).isspace():
-                    parts.append(" | ")
+                if parts and not parts[-1].endswith("\n") and not "".join(parts).isspace():
+                    parts.append(CELL_SEPARATOR)
                 cells += 1
+            elif tag_id == _TR:
+                parts.append("\n")
+                has_break = True
             near = parent[4]
             if name is None:
+                seam = True
                 frames.append((parent[0], False, parent[2] | context_bit.get(tag_id, 0), parent[3] | own_bits,
                                (own_bits | near[0], near[1], near[2]), parent[5], link))
-                cursor.append(node.child)
+                resume.append(node.next)
+                node = node.child
                 continue
             frames.append((name, True, parent[2] | context_bit.get(tag_id, 0), parent[3] | own_bits,
-                           (own_bits, near[0], near[1]), [0, 0, 0, parent[5]], link))
-            cursor.append(node.child)
+                           (own_bits, near[0], near[1]), len(regions), link))
+            regions.append([0, 0, 0, parent[5], len(texts)])
+            resume.append(node.next)
+            node = node.child
             boundary_frame = parent
             depth = len(frames) - 1
+            exiting = False
         # A boundary: the text gathered so far is one block of boundary_frame.
         if parts:
             raw = "".join(parts)
             parts.clear()
-            if has_break:
-                text = "\n".join(line for line in (" ".join(piece.split()) for piece in raw.split("\n")) if line)
+            if has_break or cells:
+                text = "\n".join(line for line in (_clean_line(piece) for piece in raw.split("\n")) if line)
                 has_break = False
             else:
                 text = " ".join(raw.split())
-            if cells:
-                text = text.strip(" |")
+
             if text:
                 chars = len(text)
                 raw_chars = len(raw) or 1
                 link_part = chars if link_chars >= raw_chars else chars * link_chars // raw_chars
                 near = boundary_frame[4]
-                container = boundary_frame[5]
+                region = boundary_frame[5]
                 texts.append(text)
                 tags.append(boundary_frame[0])
                 numbers.append((chars, link_part, links, cells, depth, boundary_frame[2], near[0],
                                 boundary_frame[3], near[0] | near[1] | near[2], chars_before))
-                containers.append(container)
+                containers.append(region)
                 chars_before += chars
-                container[0] += chars
-                container[1] += link_part
-                container[2] += 1
+                totals = regions[region]
+                totals[0] += chars
+                totals[1] += link_part
+                totals[2] += 1
             link_chars = links = cells = 0
-        if node is None:
+        if exiting:
             # The block element is finished: its totals belong to the region around it too.
-            container = boundary_frame[5]
-            outer = container[3]
-            if outer is not None:
-                outer[0] += container[0]
-                outer[1] += container[1]
-                outer[2] += container[2]
+            totals = regions[boundary_frame[5]]
+            if totals[3] >= 0:
+                outer = regions[totals[3]]
+                outer[0] += totals[0]
+                outer[1] += totals[1]
+                outer[2] += totals[2]
+            if boundary_frame is frames[0] and not resume and node is None:
+                break
     page.elements = elements
     return page

@@ -11,7 +11,7 @@ it is loaded, so a model can only be used with the features it was trained on.
 
 from __future__ import annotations
 
-from typing import List
+from typing import List, NamedTuple
 
 import numpy as np
 
@@ -49,6 +49,10 @@ _NEIGHBOUR_FEATURES = tuple(f"{side}_{what}" for side in ("prev", "next", "prev2
                             for what in ("log_chars", "link_density", "terminal_punct"))
 _WINDOW_FEATURES = ("window_log_text", "window_link_density")
 
+CONTEXT_NAMES = ("stage1", "stage1_prev", "stage1_next", "stage1_prev2", "stage1_next2", "stage1_window",
+                 "stage1_parent", "stage1_grandparent", "stage1_ancestor3", "stage1_page_share",
+                 "stage1_page_blocks", "stage1_confident_distance")
+
 FEATURE_NAMES = (
     _TEXT_FEATURES
     + tuple(f"tag_{name}" for name, _tags in _TAG_GROUPS)
@@ -76,36 +80,29 @@ def _char_counts(texts: List[str]) -> np.ndarray:
     counts = np.bincount(block_of_char + classes, minlength=6 * len(texts)).reshape(len(texts), 6)[:, 1:]
     first = codes[starts]
     last = codes[starts + lengths - 1]
-    upper = ((first >= 65) & (first <= 90)) | ((first >= 0xC0) & (first <= 0xDE)) | ((first >= 0x391) & (first <= 0x42F))
+    upper = (((first >= 65) & (first <= 90)) | ((first >= 0xC0) & (first <= 0xDE))
+             | ((first >= 0x391) & (first <= 0x42F)))
     terminal = _TERMINAL_CODE[np.minimum(last, _TERMINAL_CODE.size - 1)]
     return np.column_stack([counts, upper, terminal]).astype(np.float32)
 
 
-def _region(containers: List[list], page_chars: float) -> np.ndarray:
+def _region(page: Page, page_chars: float) -> tuple[np.ndarray, np.ndarray]:
     """Text share, link density and log block count of the three elements around a block's element (its
     parent, grandparent and great-grandparent): how much of the page's text the region holds, and how much of
-    it is links. Siblings share their parent, so rows are computed once per parent."""
-    memo: dict = {}
-    rows = []
-    for container in containers:
-        parent = container[3]
-        key = id(parent)
-        row = memo.get(key)
-        if row is None:
-            row = []
-            level = parent
-            for _level in range(3):
-                if level is None:
-                    row.extend((0.0, 0.0, 0.0))
-                    continue
-                chars = level[0]
-                row.extend((chars / page_chars, level[1] / chars if chars else 0.0, level[2]))
-                level = level[3]
-            memo[key] = row
-        rows.append(row)
-    region = np.asarray(rows, dtype=np.float32)
-    region[:, 2::3] = np.log1p(region[:, 2::3])
-    return region
+    it is links; and the block ranges of those regions (first, end; 0, 0 where there is none)."""
+    regions = np.asarray(page.regions, dtype=np.int64)
+    # A last row of zeros stands for "no such ancestor" (index -1).
+    regions = np.vstack([regions, np.array([[0, 0, 0, -1, 0]], dtype=np.int64)])
+    chars, links, blocks, parents, first = regions.T
+    level = parents[np.asarray(page.containers, dtype=np.int64)]
+    columns, ranges = [], []
+    for _level in range(3):
+        level_chars = chars[level].astype(np.float64)
+        columns.extend((level_chars / page_chars, links[level] / np.maximum(level_chars, 1.0), np.log1p(blocks[level])))
+        ranges.extend((first[level], first[level] + blocks[level]))
+        level = parents[level]
+    region = np.column_stack(columns).astype(np.float32)
+    return region, np.column_stack(ranges).reshape(len(page.containers), 3, 2)
 
 
 def _shift(values: np.ndarray, by: int) -> np.ndarray:
@@ -124,11 +121,18 @@ def _window_sum(values: np.ndarray, half: int) -> np.ndarray:
     return (total[2 * half + 1:] - total[: -2 * half - 1]).astype(np.float32)
 
 
-def page_features(page: Page) -> np.ndarray:
-    """The (blocks × len(FEATURE_NAMES)) float32 matrix of one page; zero rows for a page without blocks."""
+class PageFeatures(NamedTuple):
+    values: np.ndarray    # (blocks × len(FEATURE_NAMES)) float32
+    ranges: np.ndarray    # (blocks × 3 × 2): first and end block of the parent, grandparent, great-grandparent
+    chars: np.ndarray     # (blocks,) float64: characters per block
+
+
+def page_features(page: Page) -> PageFeatures:
+    """The features of one page's blocks, with what :func:`context_features` needs besides."""
     n = len(page.texts)
     if n == 0:
-        return np.zeros((0, len(FEATURE_NAMES)), dtype=np.float32)
+        return PageFeatures(np.zeros((0, len(FEATURE_NAMES)), dtype=np.float32), np.zeros((0, 3, 2), dtype=np.int64),
+                            np.zeros(0))
     numbers = np.asarray(page.numbers, dtype=np.int64)
     chars = numbers[:, 0].astype(np.float32)
     link_density = numbers[:, 1] / chars
@@ -160,9 +164,44 @@ def page_features(page: Page) -> np.ndarray:
     window = _window_sum(text_chars, 2)
     window_all = _window_sum(chars, 2)
     width = len(CLASS_GROUP_NAMES)
-    return np.column_stack([
+    region, ranges = _region(page, page_chars)
+    values = np.column_stack([
         text_part, tag_onehot, _bits(numbers[:, 5], len(CONTEXT_TAGS)),
         _bits(numbers[:, 6], width), _bits(numbers[:, 7], width), _bits(numbers[:, 8], width),
-        position, _region(page.containers, page_chars), np.column_stack(neighbours),
+        position, region, np.column_stack(neighbours),
         np.log1p(window), 1.0 - window / np.maximum(window_all, 1.0),
     ]).astype(np.float32)
+    return PageFeatures(values, ranges, chars.astype(np.float64))
+
+
+def context_features(features: PageFeatures, probabilities: np.ndarray) -> np.ndarray:
+    """The second stage's extra columns (:data:`CONTEXT_NAMES`): what the first stage thinks of the block, its
+    neighbours, its regions and the page (jusText's context step, learned)."""
+    n = probabilities.size
+    chars, ranges = features.chars, features.ranges
+    weighted = np.concatenate([[0.0], np.cumsum(probabilities * chars)])
+    total = np.concatenate([[0.0], np.cumsum(chars)])
+    columns = [probabilities]
+    for by in (1, -1, 2, -2):
+        columns.append(_shift(probabilities, by))
+    window = _window_sum(probabilities * chars, 3) / np.maximum(_window_sum(chars, 3), 1.0)
+    columns.append(window)
+    for level in range(3):
+        first, end = ranges[:, level, 0], ranges[:, level, 1]
+        region_chars = total[end] - total[first]
+        columns.append(np.where(region_chars > 0, (weighted[end] - weighted[first]) / np.maximum(region_chars, 1.0),
+                                -1.0))
+    main = probabilities >= 0.5
+    columns.append(np.full(n, chars[main].sum() / max(chars.sum(), 1.0)))
+    columns.append(np.full(n, np.log1p(main.sum())))
+    # Distance (in blocks) to the nearest block the first stage is confident about, either side.
+    confident = np.flatnonzero(probabilities >= 0.8)
+    if confident.size:
+        position = np.searchsorted(confident, np.arange(n))
+        after = confident[np.minimum(position, confident.size - 1)] - np.arange(n)
+        before = np.arange(n) - confident[np.maximum(position - 1, 0)]
+        distance = np.minimum(np.where(after >= 0, after, n), np.where(before >= 0, before, n))
+    else:
+        distance = np.full(n, n)
+    columns.append(np.log1p(distance))
+    return np.column_stack(columns).astype(np.float32)

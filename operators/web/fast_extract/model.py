@@ -1,89 +1,120 @@
-"""The block classifier: a gradient-boosted tree ensemble read from a ``.npz`` file, evaluated with numpy.
+"""The block classifier: two gradient-boosted tree ensembles read from a ``.npz`` file, evaluated with numpy.
 
-The file (``operators/resources/extraction/block_model.npz``, made by ``pipelines/train_extraction_model.py``)
-holds the trees as flat arrays, ``feature_names`` (checked against :data:`.features.FEATURE_NAMES`), the
-prior log-odds and the decision threshold. Loading uses ``allow_pickle=False``: a model file is data, never
-code. All trees are walked at once, one numpy step per tree level, so a page of a few hundred blocks costs
-well under a millisecond.
+Stage 1 scores each block from its own features (:data:`.features.FEATURE_NAMES`). Stage 2 scores it again
+with stage 1's verdicts on its neighbours, its regions and the whole page added (:data:`.features.CONTEXT_NAMES`):
+a list item inside a region that is mostly main content is main content, the same list in a region of links
+is not. The file (``operators/resources/extraction/block_model.npz``, made by
+``pipelines/train_extraction_model.py``) holds the trees as flat arrays, the feature names (checked against the
+code's on loading) and the decision threshold. It is read with ``allow_pickle=False``: a model file is data,
+never code. All trees are walked at once, one numpy step per tree level (trees in heap order).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Dict
 
 import numpy as np
 
 from common.config_check import ConfigError
-from operators.web.fast_extract.features import FEATURE_NAMES
+from operators.web.fast_extract.features import CONTEXT_NAMES, FEATURE_NAMES
 
 DEFAULT_MODEL = Path(__file__).resolve().parents[2] / "resources" / "extraction" / "block_model.npz"
+_ARRAYS = ("feature", "threshold", "left", "right", "value")
 
 
 @dataclass(frozen=True)
-class BlockModel:
-    feature: np.ndarray      # (trees, nodes) int32: feature of each split node (-1 at leaves)
+class TreeEnsemble:
+    feature: np.ndarray      # (trees, nodes) int: feature of each split node (-1 at leaves)
     threshold: np.ndarray    # (trees, nodes) float32: go left when x <= threshold
-    left: np.ndarray         # (trees, nodes) int32
-    right: np.ndarray        # (trees, nodes) int32
+    left: np.ndarray         # (trees, nodes) int
+    right: np.ndarray        # (trees, nodes) int
     value: np.ndarray        # (trees, nodes) float32: leaf values (log-odds contributions)
     depth: int
     prior: float
-    threshold_probability: float
 
     def __post_init__(self) -> None:
-        # Flat arrays with global node numbers; a leaf points to itself on both sides, so every row can take
-        # ``depth`` steps without checking for leaves.
-        trees, width = self.feature.shape
-        offsets = (np.arange(trees, dtype=np.int64) * width)[:, None]
-        leaf = self.feature < 0
-        own = offsets + np.arange(width)[None, :]
-        object.__setattr__(self, "_feature", np.where(leaf, 0, self.feature).ravel().astype(np.int64))
-        object.__setattr__(self, "_threshold", self.threshold.ravel())
-        object.__setattr__(self, "_left", np.where(leaf, own, offsets + self.left).ravel())
-        object.__setattr__(self, "_right", np.where(leaf, own, offsets + self.right).ravel())
-        object.__setattr__(self, "_value", self.value.ravel())
-        object.__setattr__(self, "_roots", offsets.ravel())
+        # Each tree is laid out as a complete binary tree of ``depth`` levels in heap order (children of node i
+        # at 2i+1 and 2i+2), so a step is arithmetic instead of two lookups: a leaf above the last level becomes
+        # a split that always goes left (threshold +inf) down to a leaf holding its value.
+        trees = self.feature.shape[0]
+        inner, leaves = (1 << self.depth) - 1, 1 << self.depth
+        feature = np.zeros((trees, inner), dtype=np.int64)
+        threshold = np.full((trees, inner), np.inf, dtype=np.float32)
+        value = np.zeros((trees, leaves), dtype=np.float64)
+        for t in range(trees):
+            stack = [(0, 0, 0)]  # (node in the file's layout, heap position, level)
+            while stack:
+                node, position, level = stack.pop()
+                if self.feature[t, node] < 0:
+                    while level < self.depth:   # go left to the last level
+                        position, level = 2 * position + 1, level + 1
+                    value[t, position - inner] = self.value[t, node]
+                    continue
+                if level >= self.depth:
+                    raise ConfigError(f"block model: a tree is deeper than its stated depth {self.depth}")
+                feature[t, position] = self.feature[t, node]
+                threshold[t, position] = self.threshold[t, node]
+                stack.append((int(self.left[t, node]), 2 * position + 1, level + 1))
+                stack.append((int(self.right[t, node]), 2 * position + 2, level + 1))
+        object.__setattr__(self, "_feature", feature.ravel())
+        object.__setattr__(self, "_threshold", threshold.ravel())
+        object.__setattr__(self, "_value", value.ravel())
+        object.__setattr__(self, "_inner", inner)
+        object.__setattr__(self, "_tree_inner", (np.arange(trees, dtype=np.int64) * inner)[None, :])
+        object.__setattr__(self, "_tree_leaves", (np.arange(trees, dtype=np.int64) * leaves)[None, :])
 
     def probabilities(self, features: np.ndarray) -> np.ndarray:
-        """P(main content) of each row of ``features`` (blocks × FEATURE_NAMES)."""
         rows, width = features.shape
         if rows == 0:
-            return np.zeros(0, dtype=np.float32)
+            return np.zeros(0, dtype=np.float64)
         values = np.ascontiguousarray(features, dtype=np.float32).ravel()
         row_base = (np.arange(rows, dtype=np.int64) * width)[:, None]
-        node = np.broadcast_to(self._roots, (rows, self._roots.size))
+        position = np.zeros((rows, self._tree_inner.shape[1]), dtype=np.int64)
         for _level in range(self.depth):
-            goes_left = values[row_base + self._feature[node]] <= self._threshold[node]
-            node = np.where(goes_left, self._left[node], self._right[node])
-        score = self.prior + self._value[node].sum(axis=1)
+            index = self._tree_inner + position
+            goes_right = values[row_base + self._feature[index]] > self._threshold[index]
+            position = 2 * position + 1 + goes_right
+        score = self.prior + self._value[self._tree_leaves + position - self._inner].sum(axis=1)
         return 1.0 / (1.0 + np.exp(-score))
 
+    def arrays(self, prefix: str) -> Dict[str, np.ndarray]:
+        return {f"{prefix}_feature": self.feature.astype(np.int16), f"{prefix}_threshold": self.threshold,
+                f"{prefix}_left": self.left.astype(np.int16), f"{prefix}_right": self.right.astype(np.int16),
+                f"{prefix}_value": self.value, f"{prefix}_depth": np.int32(self.depth),
+                f"{prefix}_prior": np.float64(self.prior)}
 
-def load_block_model(path: Path = DEFAULT_MODEL) -> BlockModel:
+    @classmethod
+    def from_arrays(cls, data, prefix: str) -> "TreeEnsemble":
+        return cls(*(np.asarray(data[f"{prefix}_{name}"]) for name in _ARRAYS),
+                   depth=int(data[f"{prefix}_depth"]), prior=float(data[f"{prefix}_prior"]))
+
+
+@dataclass(frozen=True)
+class BlockClassifier:
+    stage1: TreeEnsemble
+    stage2: TreeEnsemble
+    threshold: float          # a block is main content when stage 2's probability is >= this
+
+
+def load_block_model(path: Path = DEFAULT_MODEL) -> BlockClassifier:
     """Read and check a model file; a missing, unreadable or mismatched file is one ConfigError naming it."""
     try:
         with np.load(path, allow_pickle=False) as data:
             names = tuple(str(name) for name in data["feature_names"])
-            model = BlockModel(
-                feature=data["feature"].astype(np.int32), threshold=data["threshold"].astype(np.float32),
-                left=data["left"].astype(np.int32), right=data["right"].astype(np.int32),
-                value=data["value"].astype(np.float32), depth=int(data["depth"]), prior=float(data["prior"]),
-                threshold_probability=float(data["threshold_probability"]),
-            )
+            context = tuple(str(name) for name in data["context_names"])
+            model = BlockClassifier(TreeEnsemble.from_arrays(data, "stage1"), TreeEnsemble.from_arrays(data, "stage2"),
+                                    float(data["threshold"]))
     except (OSError, KeyError, ValueError) as error:
         raise ConfigError(f"extract.fast_model_path: cannot read the block model {path}: {error}") from error
-    if names != FEATURE_NAMES:
-        raise ConfigError(f"extract.fast_model_path: {path} was trained on other features than this code computes "
-                          f"({len(names)} vs {len(FEATURE_NAMES)} columns); retrain it with "
-                          "pipelines/train_extraction_model.py")
+    if names != FEATURE_NAMES or context != CONTEXT_NAMES:
+        raise ConfigError(f"extract.fast_model_path: {path} was trained on other features than this code computes; "
+                          "retrain it with pipelines/train_extraction_model.py")
     return model
 
 
-def save_block_model(path: Path, model: BlockModel, **extra: np.ndarray) -> None:
-    np.savez_compressed(
-        path, feature=model.feature.astype(np.int16), threshold=model.threshold, left=model.left.astype(np.int16),
-        right=model.right.astype(np.int16), value=model.value, depth=np.int32(model.depth),
-        prior=np.float64(model.prior), threshold_probability=np.float64(model.threshold_probability),
-        feature_names=np.array(FEATURE_NAMES), **extra,
-    )
+def save_block_model(path: Path, model: BlockClassifier) -> None:
+    np.savez_compressed(path, **model.stage1.arrays("stage1"), **model.stage2.arrays("stage2"),
+                        threshold=np.float64(model.threshold), feature_names=np.array(FEATURE_NAMES),
+                        context_names=np.array(CONTEXT_NAMES))
