@@ -22,7 +22,6 @@ extractor on these pages: they all must agree on which pages are "train" and whi
 from __future__ import annotations
 
 import gzip
-import hashlib
 import json
 import os
 import re
@@ -31,11 +30,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, Iterable, List, Mapping, Optional, Sequence
 
+# The training tool's split, so the bench reports on exactly the pages the shipped model never saw.
+from pipelines.tools.train_extraction_model import split_of
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 EVAL_DIR = "html_extraction_trafilatura_eval"
 HPLT_FILE = os.path.join("cc_html_sample_hplt", "CC-sample100.jsonl.zst")
 TRAIN, HELD_APART = "train", "held-apart"
-TRAIN_SHARE_IN_TENTHS = 7
 
 
 def default_data_dir() -> Path:
@@ -44,12 +45,6 @@ def default_data_dir() -> Path:
 
 
 # ------------------------------------------------------------------------------------------------- split
-
-
-def split_of(url: str) -> str:
-    """"train" for about 70 % of URLs (sha256 of the URL, mod 10, below 7), else "held-apart"."""
-    bucket = int(hashlib.sha256(url.encode("utf-8")).hexdigest(), 16) % 10
-    return TRAIN if bucket < TRAIN_SHARE_IN_TENTHS else HELD_APART
 
 
 # ------------------------------------------------------------------------------------------ eval pages

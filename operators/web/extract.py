@@ -77,12 +77,16 @@ class ExtractConfig:
         return load_block_model(self.resolved_fast_model_path())
 
     def validate(self) -> None:
+        self.check_settings()
+        if self.engine == "fast":
+            self.load_fast_model()
+
+    def check_settings(self) -> None:
+        """Everything validate() checks except reading the model file (the fast engine reads it once itself)."""
         if self.engine not in ENGINES:
             raise ConfigError(f"engine: {self.engine!r} is not one of {', '.join(ENGINES)}")
         if self.fast_fallback_uncertainty < 0:
             raise ConfigError("fast_fallback_uncertainty: must be >= 0")
-        if self.engine == "fast":
-            self.load_fast_model()
         if self.max_html_bytes <= 0 or self.max_dom_nodes <= 0:
             raise ConfigError("max_html_bytes and max_dom_nodes: must be positive")
         if self.timeout_s < 0:
@@ -119,7 +123,7 @@ class _Extractor(Operator):
     name = "extract"
 
     def __init__(self, config: ExtractConfig) -> None:
-        config.validate()
+        config.check_settings()
         self.config = config
 
     def extract_one(self, html: str, url: Optional[str]) -> tuple[Optional[str], Optional[str]]:
@@ -226,6 +230,5 @@ _UNCERTAIN_MARGIN = 0.25
 
 
 def make_extractor(config: ExtractConfig) -> _Extractor:
-    """The extraction operator of ``config.engine``."""
-    config.validate()
+    """The extraction operator of ``config.engine`` (its constructor checks the config and reads the model)."""
     return FastExtractor(config) if config.engine == "fast" else TrafilaturaExtractor(config)
