@@ -53,10 +53,12 @@ class ExtractConfig:
     engine: str = "trafilatura"
     # fast engine: the block model (None = the one shipped in operators/resources/extraction/) and the
     # cascade: a page whose uncertainty (text of blocks near the decision threshold, relative to the text kept)
-    # is above this goes to trafilatura; a large value turns the fallback off. 1.0 is where the training split
-    # of the Trafilatura evaluation pages scores best (about 5 % of pages fall back; see bench/NOTES.md).
+    # is above this goes to trafilatura, and so does a page where the classifier keeps nothing; a large value
+    # leaves only the latter. At 2.0, 8 of the 577 Trafilatura evaluation pages fall back (1.4 %); lower values
+    # send more pages to trafilatura (27 at 1.0, 64 at 0.5) with no gain on the pages held apart from training
+    # (bench/NOTES.md, "Choosing the fallback").
     fast_model_path: Optional[ConfigPath] = None
-    fast_fallback_uncertainty: float = 1.0
+    fast_fallback_uncertainty: float = 2.0
     max_html_bytes: int = 2_000_000
     max_dom_nodes: int = 100_000
     timeout_s: float = 60.0
@@ -164,10 +166,18 @@ class _Extractor(Operator):
 
 class TrafilaturaExtractor(_Extractor):
     def extract_with_path(self, html: str, url: Optional[str]) -> tuple[Optional[str], Optional[str], Optional[str]]:
-        if len(html.encode("utf-8", errors="ignore")) > self.config.max_html_bytes:
+        if _too_large(html, self.config.max_html_bytes):
             return None, "too_large", None
         text, reason = trafilatura_text(html, url, self.config)
         return text, reason, None
+
+
+def _too_large(html: str, max_bytes: int) -> bool:
+    """More than ``max_bytes`` in UTF-8. A character takes at most 4 bytes, so most pages are decided by their
+    length alone, without encoding them."""
+    if 4 * len(html) <= max_bytes:
+        return False
+    return len(html.encode("utf-8", errors="ignore")) > max_bytes
 
 
 def trafilatura_text(html: str, url: Optional[str], config: ExtractConfig) -> tuple[Optional[str], Optional[str]]:
@@ -212,7 +222,7 @@ class FastExtractor(_Extractor):
     def extract_with_path(self, html: str, url: Optional[str]) -> tuple[Optional[str], Optional[str], Optional[str]]:
         from operators.web.fast_extract.extractor import extract_blocks
 
-        if len(html.encode("utf-8", errors="ignore")) > self.config.max_html_bytes:
+        if _too_large(html, self.config.max_html_bytes):
             return None, "too_large", None
         result = extract_blocks(html, self.model, self.config.max_dom_nodes, margin=_UNCERTAIN_MARGIN)
         if result.too_many_nodes:

@@ -58,25 +58,32 @@ class TreeEnsemble:
                 threshold[t, position] = self.threshold[t, node]
                 stack.append((int(self.left[t, node]), 2 * position + 1, level + 1))
                 stack.append((int(self.right[t, node]), 2 * position + 2, level + 1))
-        object.__setattr__(self, "_feature", feature.ravel())
+        # Flat arrays over all trees: node g of the whole ensemble is tree g // inner's node g % inner. A step
+        # from g to its child is g -> 2g + 1 + right - tree_start, so it needs no per-tree lookup.
+        tree_start = np.arange(trees, dtype=np.intp) * inner
+        object.__setattr__(self, "_feature", feature.ravel().astype(np.intp))
         object.__setattr__(self, "_threshold", threshold.ravel())
+        object.__setattr__(self, "_root_feature", feature[:, 0].astype(np.intp))
+        object.__setattr__(self, "_root_threshold", threshold[:, 0].copy())
+        object.__setattr__(self, "_first_child", tree_start + 1)
+        object.__setattr__(self, "_step", 1 - tree_start)
+        # At the last level g - tree_start - inner is the leaf within its tree; add tree * leaves for the flat value.
+        object.__setattr__(self, "_leaf_offset", np.arange(trees, dtype=np.intp) * (leaves - inner) - inner)
         object.__setattr__(self, "_value", value.ravel())
-        object.__setattr__(self, "_inner", inner)
-        object.__setattr__(self, "_tree_inner", (np.arange(trees, dtype=np.int64) * inner)[None, :])
-        object.__setattr__(self, "_tree_leaves", (np.arange(trees, dtype=np.int64) * leaves)[None, :])
 
     def probabilities(self, features: np.ndarray) -> np.ndarray:
         rows, width = features.shape
         if rows == 0:
             return np.zeros(0, dtype=np.float64)
-        values = np.ascontiguousarray(features, dtype=np.float32).ravel()
-        row_base = (np.arange(rows, dtype=np.int64) * width)[:, None]
-        position = np.zeros((rows, self._tree_inner.shape[1]), dtype=np.int64)
-        for _level in range(self.depth):
-            index = self._tree_inner + position
-            goes_right = values[row_base + self._feature[index]] > self._threshold[index]
-            position = 2 * position + 1 + goes_right
-        score = self.prior + self._value[self._tree_leaves + position - self._inner].sum(axis=1)
+        values = np.ascontiguousarray(features, dtype=np.float32)
+        # Level 0: every tree is at its root, so the comparisons are one column gather.
+        node = self._first_child + (values[:, self._root_feature] > self._root_threshold)
+        flat = values.ravel()
+        row_base = (np.arange(rows, dtype=np.intp) * width)[:, None]
+        for _level in range(1, self.depth):
+            goes_right = flat[row_base + self._feature[node]] > self._threshold[node]
+            node = 2 * node + self._step + goes_right
+        score = self.prior + self._value[node + self._leaf_offset].sum(axis=1)
         return 1.0 / (1.0 + np.exp(-score))
 
     def arrays(self, prefix: str) -> Dict[str, np.ndarray]:
