@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from itertools import islice
 from typing import List, Optional
 
 # Boundaries: entering or leaving one ends the current block.
@@ -210,6 +211,7 @@ def page_blocks(tree, max_elements: int) -> Optional[Page]:
     link_chars = links = cells = 0
     has_break = False
     seam = False  # the next text starts at an inline element's edge
+    has_text, checked = False, 0  # parts holds non-whitespace text; parts[:checked] were looked at
     chars_before = 0
     elements = 0
 
@@ -282,8 +284,14 @@ def page_blocks(tree, max_elements: int) -> Optional[Page]:
                     links += 1
                 link = True
             elif tag_id in cell_ids:
-                if parts and not parts[-1].endswith("\n") and not "".join(parts).isspace():
-                    parts.append(CELL_SEPARATOR)
+                if parts and not parts[-1].endswith("\n"):
+                    # A separator only after some text of this block. Each part is looked at once (a row of a
+                    # few thousand cells must not join the block's parts once per cell).
+                    if not has_text:
+                        has_text = any(not part.isspace() for part in islice(parts, checked, None))
+                        checked = len(parts)
+                    if has_text:
+                        parts.append(CELL_SEPARATOR)
                 cells += 1
             elif tag_id == _TR:
                 parts.append("\n")
@@ -308,6 +316,7 @@ def page_blocks(tree, max_elements: int) -> Optional[Page]:
         if parts:
             raw = "".join(parts)
             parts.clear()
+            has_text, checked = False, 0
             if has_break or cells:
                 text = "\n".join(line for line in (_clean_line(piece) for piece in raw.split("\n")) if line)
                 has_break = False
