@@ -44,14 +44,18 @@ class StatsSink(Protocol):
 
 
 def batch_key(name: str, batch: pa.Table) -> str:
-    """``operator:rows:digest`` of a batch's document ids (its texts where it has no ids). A retried task
-    re-reads the same files and, the pipeline being deterministic, re-forms the same batches: their
-    reports carry the same keys."""
-    column = "id" if "id" in batch.column_names else "text" if "text" in batch.column_names else None
+    """``operator:rows:digest`` of where a batch's documents come from (``source``, a record's file and offset)
+    and their ids; of their texts where a batch has neither. A retried task re-reads the same files and, the
+    pipeline being deterministic, re-forms the same batches: their reports carry the same keys. Ids alone are
+    not enough: copies of one archive under two names hold the same WARC-Record-IDs, and a key that cannot
+    tell them apart drops the second copy's counts as if they were a retry's."""
+    columns = [c for c in ("source", "id") if c in batch.column_names] or (
+        ["text"] if "text" in batch.column_names else [])
     digest = xxhash.xxh3_64()
-    if column is not None:
+    for column in columns:
         for value in batch.column(column).to_pylist():
             digest.update(b"\x00" if value is None else value.encode("utf-8", "surrogatepass") + b"\x01")
+        digest.update(b"\x02")
     return f"{name}:{batch.num_rows}:{digest.hexdigest()}"
 
 

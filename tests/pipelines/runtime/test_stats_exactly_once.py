@@ -18,6 +18,15 @@ def test_batch_keys_name_the_operator_and_the_documents():
     assert batch_key("q", pa.table({"id": ["ab", "c"]})) != batch_key("q", pa.table({"id": ["a", "bc"]}))
 
 
+def test_batch_keys_tell_copies_of_one_archive_apart():
+    """The same records read from two files carry the same ids; their sources (file:offset) differ."""
+    ids = ["<urn:uuid:1>", "<urn:uuid:2>"]
+    first = pa.table({"id": ids, "source": ["a.warc.gz:0", "a.warc.gz:913"]})
+    copy = pa.table({"id": ids, "source": ["b.warc.gz:0", "b.warc.gz:913"]})
+    assert batch_key("url_filter", first) != batch_key("url_filter", copy)
+    assert batch_key("url_filter", first) == batch_key("url_filter", first.select(["source", "id"]))
+
+
 def test_collector_counts_each_key_once_per_chunk():
     collector = StatsCollector()
     report = ("quality", 10, 7, {"quality:short": 3}, {"en": (10, 7, {"quality:short": 3})}, None)

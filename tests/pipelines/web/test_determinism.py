@@ -36,3 +36,31 @@ def test_in_process_and_ray_runs_give_identical_output(ray_local, tmp_path):
     # The shared archives hold these languages; the output must too (issue acceptance).
     assert {"en", "zh", "ru", "pt"} <= set(local_stats["kept_per_language"])
     assert sum(local_stats["kept_per_language"].values()) == local_stats["operators"][-1]["docs_out"]
+
+
+def test_copies_of_one_archive_are_counted_apart_on_ray(ray_local, tmp_path):
+    """The same records under two file names (a re-listed or copied archive) carry the same WARC-Record-IDs;
+    on Ray each batch's counts are kept once per batch key, and those keys must tell the copies apart, or one
+    copy's counts vanish (the statistics chain breaks: the reader let more documents through than the next step
+    took). Counted by their source (file:offset), both copies count."""
+    import shutil
+
+    original = shared_path("warc") / "CC-MAIN-2020-34_excerpt_resiliparse.warc.gz"
+    copies = tmp_path / "in"
+    copies.mkdir()
+    for name in ("a.warc.gz", "b.warc.gz", "c.warc.gz"):
+        shutil.copy(original, copies / name)
+
+    config = load_config(None)
+    curate(config, [str(original)], str(tmp_path / "one"), in_process=True)
+    config = load_config(None)
+    config.output.chunk_files = 3
+    stats = curate(config, [str(copies)], str(tmp_path / "three"))
+
+    one = read_stats(str(tmp_path / "one"))
+    three = read_stats(str(tmp_path / "three"))
+    assert_invariant(three)
+    for single, tripled in zip(one["operators"], three["operators"]):
+        assert tripled["docs_in"] == 3 * single["docs_in"], tripled["name"]
+        assert tripled["docs_out"] == 3 * single["docs_out"], tripled["name"]
+    assert stats.operators[-1].docs_out == 3 * one["operators"][-1]["docs_out"] > 0
