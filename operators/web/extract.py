@@ -2,9 +2,10 @@
 
 ``engine: trafilatura`` runs trafilatura on lxml. ``engine: fast`` runs the block classifier of
 :mod:`operators.web.fast_extract` on lexbor's DOM (selectolax) and, as a cascade, hands the pages it is unsure
-of to trafilatura (``fast_fallback_uncertainty``); kept rows carry the note ``extract:fast`` or
-``extract:fallback``, so the statistics show the share of each path. Both give the same ``text`` column and
-the same reasons.
+of to trafilatura (``fast_fallback_uncertainty``); a page where it is sure that nothing is main content is
+``no_content`` without asking trafilatura (``fast_fallback_when_empty`` asks it). Kept rows carry the note
+``extract:fast`` or ``extract:fallback``, so the statistics show the share of each path. Both give the same
+``text`` column and the same reasons.
 
 trafilatura's settings, and why:
 * ``include_comments=False``: user comments are not the page's main content; on the Trafilatura
@@ -52,13 +53,16 @@ FAST_PATH, FALLBACK_PATH = "extract:fast", "extract:fallback"
 class ExtractConfig:
     engine: str = "trafilatura"
     # fast engine: the block model (None = the one shipped in operators/resources/extraction/) and the
-    # cascade: a page whose uncertainty (text of blocks near the decision threshold, relative to the text kept)
-    # is above this goes to trafilatura, and so does a page where the classifier keeps nothing; a large value
-    # leaves only the latter. At 2.0, 8 of the 577 Trafilatura evaluation pages fall back (1.4 %); lower values
-    # send more pages to trafilatura (27 at 1.0, 64 at 0.5) with no gain on the pages held apart from training
-    # (bench/NOTES.md, "Choosing the fallback").
+    # cascade: a page whose uncertainty (text of blocks near the decision threshold, relative to the text kept,
+    # or to 200 characters where nothing is kept) is above this goes to trafilatura. At 2.0, 7 of the 577
+    # Trafilatura evaluation pages fall back (1.2 %); lower values send more pages to trafilatura (26 at 1.0)
+    # with no gain on the pages held apart from training (bench/NOTES.md, "Choosing the fallback").
     fast_model_path: Optional[ConfigPath] = None
     fast_fallback_uncertainty: float = 2.0
+    # Where the classifier keeps nothing and is sure of it, the page is no_content; true sends every such page
+    # to trafilatura as well (more recall on listing and index pages, at trafilatura's cost: on the shared
+    # WARCs 37 of 198 pages, 2.5x the whole pipeline's CPU, for 2 more documents kept after the quality filter).
+    fast_fallback_when_empty: bool = False
     max_html_bytes: int = 2_000_000
     max_dom_nodes: int = 100_000
     timeout_s: float = 60.0
@@ -227,8 +231,11 @@ class FastExtractor(_Extractor):
         result = extract_blocks(html, self.model, self.config.max_dom_nodes, margin=_UNCERTAIN_MARGIN)
         if result.too_many_nodes:
             return None, "too_many_nodes", None
-        if result.text and result.uncertainty <= self.config.fast_fallback_uncertainty:
-            return result.text, None, FAST_PATH
+        if result.uncertainty <= self.config.fast_fallback_uncertainty:
+            if result.text:
+                return result.text, None, FAST_PATH
+            if not self.config.fast_fallback_when_empty:
+                return None, "no_content", None  # sure that nothing on the page is main content
         text, reason = trafilatura_text(html, url, self.config)
         if reason == "no_content" and result.text:
             return result.text, None, FAST_PATH

@@ -108,11 +108,20 @@ def test_reasons_and_path_notes_match_the_trafilatura_engine(fast):
 def test_cascade_off_and_the_fallback_when_nothing_is_kept(fast):
     never = make_extractor(ExtractConfig(engine="fast", fast_fallback_uncertainty=1e9))
     assert never.extract_with_path(ARTICLE, None)[2] == FAST_PATH
-    # Where the classifier keeps nothing, trafilatura has its say.
-    menu_only = ("<html><body><p>Ein Absatz mit genug Text, damit trafilatura etwas findet, und noch ein wenig mehr "
-                 "Text, der wie ein Satz aussieht.</p></body></html>")
-    text, reason, path = never.extract_with_path(menu_only, None)
-    assert reason is None and path in (FAST_PATH, FALLBACK_PATH) and "Absatz" in text
+    # Thirty menu links and one short sentence: the classifier keeps nothing, and is sure of it.
+    links = "<html><body><ul>" + "".join(f'<li><a href="/{i}">Section {i}</a></li>' for i in range(30)) + "</ul>"
+    links += "<p>Ein Absatz mit genug Text, damit trafilatura etwas findet, und noch ein wenig mehr Text.</p></body></html>"
+    from operators.web.extract import _UNCERTAIN_MARGIN
+    from operators.web.fast_extract.extractor import extract_blocks
+
+    result = extract_blocks(links, fast.model, 100_000, _UNCERTAIN_MARGIN)
+    assert result.text == "" and result.uncertainty <= ExtractConfig().fast_fallback_uncertainty
+    assert fast.extract_with_path(links, None) == (None, "no_content", None)
+    assert never.extract_with_path(links, None) == (None, "no_content", None)
+    # Asked to, trafilatura has its say where the classifier keeps nothing.
+    asking = make_extractor(ExtractConfig(engine="fast", fast_fallback_uncertainty=1e9, fast_fallback_when_empty=True))
+    text, reason, path = asking.extract_with_path(links, None)
+    assert reason is None and path == FALLBACK_PATH and "Absatz" in text
 
 
 def test_bad_engine_and_bad_model_are_one_clear_error(tmp_path):
