@@ -30,10 +30,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, Iterable, List, Mapping, Optional, Sequence
 
-# The training tool's split, so the bench reports on exactly the pages the shipped model never saw.
-from pipelines.tools.train_extraction_model import split_of
-
 REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+def split_of(url: str) -> str:
+    """The training tool's split, so the bench reports on exactly the pages the shipped model never saw.
+    Imported when called: the datatrove runner loads this module in a venv without the project."""
+    from pipelines.tools.train_extraction_model import split_of as training_split
+
+    return training_split(url)
+
 EVAL_DIR = "html_extraction_trafilatura_eval"
 HPLT_FILE = os.path.join("cc_html_sample_hplt", "CC-sample100.jsonl.zst")
 TRAIN, HELD_APART = "train", "held-apart"

@@ -84,3 +84,17 @@ def test_token_scores_on_hplt_pages():
 def test_tokens_split_cjk_per_character_and_lowercase():
     assert tokens("Hello, Wörld! 日本語テキスト 한국어 3.14") == [
         "hello", "wörld", "日", "本", "語", "テ", "キ", "ス", "ト", "한국어", "3", "14"]
+
+
+def test_page_loaders_import_with_the_standard_library_alone():
+    """bench/extraction_datatrove_run.py loads extraction_pages inside datatrove's own venv, where neither this
+    project nor its dependencies are installed (python -S: no site-packages at all)."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    bench = Path(__file__).resolve().parents[1] / "bench"
+    done = subprocess.run([sys.executable, "-S", "-c", "import extraction_pages; print(extraction_pages.EVAL_DIR)"],
+                          cwd=bench, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "html_extraction_trafilatura_eval"
