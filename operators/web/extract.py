@@ -61,7 +61,7 @@ class ExtractConfig:
     fast_fallback_uncertainty: float = 2.0
     # Where the classifier keeps nothing and is sure of it, the page is no_content; true sends every such page
     # to trafilatura as well (more recall on listing and index pages, at trafilatura's cost: on the shared
-    # WARCs 37 of 198 pages, 2.5x the whole pipeline's CPU, for 2 more documents kept after the quality filter).
+    # WARCs 40 of 198 pages, 2.5x the whole pipeline's CPU, for 2 more documents kept after the quality filter).
     fast_fallback_when_empty: bool = False
     max_html_bytes: int = 2_000_000
     max_dom_nodes: int = 100_000
