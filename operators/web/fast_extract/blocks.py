@@ -20,6 +20,7 @@ Nothing here looks at other documents: the same page always gives the same block
 from __future__ import annotations
 
 import re
+import warnings
 from dataclasses import dataclass, field
 from itertools import islice
 from typing import List, Optional
@@ -176,20 +177,48 @@ def _clean_line(line: str) -> str:
     return CELL_SEPARATOR.join(cell for cell in cells if cell)
 
 
+def _lines_text(raw: str) -> str:
+    """A block with line breaks or table cells: its lines, each cleaned, empty ones left out."""
+    return "\n".join(line for line in (_clean_line(piece) for piece in raw.split("\n")) if line)
+
+
+def _style_hides(style: str) -> bool:
+    compact = style.replace(" ", "").lower()
+    return "display:none" in compact or "visibility:hidden" in compact
+
+
 def _hidden(attributes: dict) -> bool:
     if "hidden" in attributes:
         return True
     style = attributes.get("style")
-    if style and "none" in style:
-        compact = style.replace(" ", "").lower()
-        if "display:none" in compact or "visibility:hidden" in compact:
-            return True
+    if style and "none" in style and _style_hides(style):
+        return True
     return attributes.get("aria-hidden") == "true"
 
 
-def page_blocks(tree, max_elements: int) -> Optional[Page]:
+def _load_compiled_walk():
+    """The compiled walk (``native/lexbor_walk``, built by ``make setup``) when it is installed and was built for
+    the installed selectolax; else None, and :func:`page_blocks` walks in Python (the same blocks, slower)."""
+    try:
+        import lexbor_walk
+    except ImportError:
+        return None
+    import selectolax
+
+    if lexbor_walk.SELECTOLAX_VERSION != selectolax.__version__:
+        warnings.warn(f"lexbor_walk was built for selectolax {lexbor_walk.SELECTOLAX_VERSION}, selectolax "
+                      f"{selectolax.__version__} is installed: the fast engine walks in Python (run make setup)")
+        return None
+    lexbor_walk.configure(_BLOCK_IDS, dict.fromkeys(_CELL_IDS, 1), dict.fromkeys(_SKIPPED_IDS, 1), _CONTEXT_BIT,
+                          _BR, _A, _TR, class_bits, _style_hides, _lines_text, _ATTRIBUTE_BITS, _MEMO_LIMIT,
+                          CELL_SEPARATOR)
+    return lexbor_walk.walk
+
+
+def page_blocks(tree, max_elements: int, compiled: bool = True) -> Optional[Page]:
     """The blocks of a parsed page (selectolax ``LexborHTMLParser``); None if the page has more elements than
-    ``max_elements``. Elements in STRIPPED are passed over with everything inside them."""
+    ``max_elements``. Elements in STRIPPED are passed over with everything inside them. The walk is compiled
+    where ``lexbor_walk`` is installed (``compiled=False``: the Python walk, the reference it is tested against)."""
     page = Page()
     title_node = tree.css_first("title")
     if title_node is not None:
@@ -197,6 +226,18 @@ def page_blocks(tree, max_elements: int) -> Optional[Page]:
     body = tree.body
     if body is None:
         return page
+    if compiled and COMPILED_WALK is not None:
+        # The walk reads lexbor's nodes through the body's address; ``tree`` keeps them alive meanwhile.
+        walked = COMPILED_WALK(body.mem_id, max_elements)
+        if walked is None:
+            return None
+        page.texts, page.tags, page.numbers, page.containers, page.regions, page.elements = walked
+        return page
+    return _walk(body, page, max_elements)
+
+
+def _walk(body, page: Page, max_elements: int) -> Optional[Page]:
+    """The walk in Python: one pass over the body's nodes, gathering inline text until a block boundary."""
     texts, tags, numbers, containers = page.texts, page.tags, page.numbers, page.containers
     block_ids, cell_ids, context_bit, attribute_memo = _BLOCK_IDS, _CELL_IDS, _CONTEXT_BIT, _ATTRIBUTE_BITS
     skipped_ids = _SKIPPED_IDS
@@ -318,7 +359,7 @@ def page_blocks(tree, max_elements: int) -> Optional[Page]:
             parts.clear()
             has_text, checked = False, 0
             if has_break or cells:
-                text = "\n".join(line for line in (_clean_line(piece) for piece in raw.split("\n")) if line)
+                text = _lines_text(raw)
                 has_break = False
             else:
                 text = " ".join(raw.split())
@@ -352,3 +393,6 @@ def page_blocks(tree, max_elements: int) -> Optional[Page]:
                 break
     page.elements = elements
     return page
+
+
+COMPILED_WALK = _load_compiled_walk()
