@@ -113,6 +113,14 @@ def _ours(engine: str) -> Callable[[], tuple]:
                 raise LookupError("operators.web.extract has no make_extractor yet")
             extractor = make(module.ExtractConfig(engine=engine))
             label = f"make_extractor(ExtractConfig(engine={engine!r}))"
+            if engine == "fast":
+                try:
+                    from operators.web.fast_extract.blocks import COMPILED_WALK
+                except ImportError:
+                    pass
+                else:
+                    label += (", DOM walk compiled (lexbor_walk)" if COMPILED_WALK is not None
+                              else ", DOM walk in Python (lexbor_walk not installed)")
         except Exception as exc:
             if engine != "trafilatura":
                 raise RuntimeError(f"{type(exc).__name__}: {exc}") from None

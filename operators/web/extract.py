@@ -51,7 +51,7 @@ FAST_PATH, FALLBACK_PATH = "extract:fast", "extract:fallback"
 
 @dataclass
 class ExtractConfig:
-    engine: str = "trafilatura"
+    engine: str = "fast"
     # fast engine: the block model (None = the one shipped in operators/resources/extraction/) and the
     # cascade: a page whose uncertainty (text of blocks near the decision threshold, relative to the text kept,
     # or to 200 characters where nothing is kept) is above this goes to trafilatura. At 2.0, 7 of the 577

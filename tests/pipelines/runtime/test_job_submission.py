@@ -85,7 +85,7 @@ def test_submitted_job_succeeds_and_its_metrics_equal_stats(tmp_path):
         stats = json.loads((out / "stats.json").read_text())
         assert_invariant(stats)
         assert [op["name"] for op in stats["operators"]] == ["warc_reader", "url_filter", "extract", "langid", "quality"]
-        assert {"en", "zh", "ru", "pt"} <= set(stats["kept_per_language"])
+        assert {"en", "ru", "pt", "ja"} <= set(stats["kept_per_language"])
 
         # The same counts, live in Ray metrics (what the dashboard's Metrics view and Grafana show).
         expected = _expected_counts(stats)
