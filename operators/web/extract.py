@@ -1,6 +1,6 @@
 """Main-content extraction (paper §3.1.1: "extract the main contents"), with two engines.
 
-``engine: trafilatura`` runs trafilatura on lxml. ``engine: fast`` runs the block classifier of
+``engine: trafilatura`` runs trafilatura on lxml. ``engine: fast`` (the default) runs the block classifier of
 :mod:`operators.web.fast_extract` on lexbor's DOM (selectolax) and, as a cascade, hands the pages it is unsure
 of to trafilatura (``fast_fallback_uncertainty``); a page where it is sure that nothing is main content is
 ``no_content`` without asking trafilatura (``fast_fallback_when_empty`` asks it). Kept rows carry the note
