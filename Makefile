@@ -70,11 +70,12 @@ tour: setup
 	rm -rf build/tour
 	$(PY) -m tests.fixtures.readme_tour
 
-# Headless Chromium renders report.html in tests/pipelines/runtime/test_stats_report.py.
-REPORT_APT := chromium
+# Headless Chromium renders report.html in tests/pipelines/runtime/test_stats_report.py; Prometheus scrapes a
+# test cluster in tests/pipelines/runtime/test_job_submission.py (Debian's package does not start a service here).
+TEST_APT := chromium prometheus
 
 test: setup
-	dpkg -s $(REPORT_APT) >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq --no-install-recommends $(REPORT_APT))
+	dpkg -s $(TEST_APT) >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq --no-install-recommends $(TEST_APT))
 	$(PY) -m pytest -q -rs tests
 
 # During development: the tests not marked slow (no Ray cluster, no whole-pipeline runs over all WARCs).

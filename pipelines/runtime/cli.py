@@ -5,12 +5,14 @@ from __future__ import annotations
 import argparse
 import errno
 import logging
+import os
 import sys
 from typing import Callable, Sequence
 
 from common.config_check import ConfigError
 from operators.stats import PipelineStats
 from pipelines.runtime.job_paths import check_job_paths
+from pipelines.runtime.running_stats import running_stats_line
 
 
 def add_ray_arguments(parser: argparse.ArgumentParser) -> None:
@@ -56,12 +58,22 @@ def run_pipeline(name: str, output: str, job: Callable[[], PipelineStats], input
     print(f"\n=== {name}: per-operator statistics ({output}/stats.json) ===")
     print(stats.table())
     print_warnings(stats)
+    logging.getLogger(name).info("%s", running_stats_line(stats, final=True))
+    print(finished_line(name, output))
     return 0
 
 
+def finished_line(name: str, output: str) -> str:
+    """The run's last line: where its statistics, report and dropped-document samples are."""
+    line = f"{name} finished: statistics {output}/stats.json, report {output}/report.html"
+    if os.path.isdir(os.path.join(output, "_drops")):
+        line += f", dropped-document samples {output}/_drops/"
+    return line
+
+
 def print_warnings(stats: PipelineStats) -> None:
-    """The last lines of a run's output, after the table, so that what went wrong on a Ray worker (whose log
-    nobody reads) is seen on the driver: inputs that gave no documents,
+    """The lines after the table (and before the one naming the run's files), so that what went wrong on a Ray
+    worker (whose log nobody reads) is seen on the driver: inputs that gave no documents,
     files of directory inputs skipped by name, and every reason that says an input is damaged
     (``warc_unreadable``, ``warc_empty``, ``error:*`` ...), each with the first few file names or document
     ids from the statistics' samples (:meth:`PipelineStats.problem_lines`). A clean run prints nothing."""

@@ -4,10 +4,12 @@
   chunk's totals when the chunk's dataset has finished. Exact, and independent of Prometheus.
 * :class:`RayStatsSink` is what the runners call on the workers: one small RPC per batch, plus Ray
   metrics counters ``curation_docs_in`` / ``curation_docs_out`` / ``curation_docs_dropped`` (tags
-  ``pipeline``, ``operator``, ``lang``, and ``reason`` for drops) for the dashboard's Metrics view and
-  Prometheus/Grafana (exported as ``ray_curation_docs_dropped_total``; one series per worker process:
-  aggregate with ``sum by (operator, reason)``). ``lang`` is the document's language from language ID
-  on, and empty before it.
+  ``pipeline``, ``job_id``, ``submission_id``, ``operator``, ``lang``, and ``reason`` for drops) for the dashboard's
+  Metrics view and Prometheus/Grafana (exported as ``ray_curation_docs_dropped_total``; one series per worker
+  process: aggregate with ``sum by (operator, reason)``). ``lang`` is the document's language from language ID
+  on, and empty before it. ``job_id`` is the Ray job id of the driver (hex, as ``ray list jobs`` shows it) and
+  ``submission_id`` the Jobs API's submission id (empty for a driver started by hand), so two jobs on one cluster
+  never add up: :func:`job_labels`.
 
 * Samples and files travel the same way: a report's ``samples`` (per reason, the smallest few document ids or
   locations dropped for it) and a source's per-location ``files`` report go to the collector with the counts
@@ -29,9 +31,10 @@ and the metric totals both equal the counts of a run without failures.
 
 from __future__ import annotations
 
+import json
 import os
 from collections import defaultdict
-from typing import Dict, Optional, Sequence, Set
+from typing import Dict, Mapping, Optional, Sequence, Set
 
 from operators.stats import PipelineStats
 
@@ -46,8 +49,34 @@ def _counter(name: str, description: str, tags: tuple):
     return _COUNTERS[name]
 
 
-def export_counts(pipeline: str, name: str, docs_in: int, docs_out: int, dropped: dict, by_language: dict) -> None:
-    """Adds one report's counts to the metrics counters, split by language (``""`` for the rest)."""
+# Not ``job``: Prometheus gives every scraped series the label ``job`` (its scrape job), and renames a
+# metric's own ``job`` label to ``exported_job``.
+JOB_TAGS = ("job_id", "submission_id")
+# Set by Ray's job supervisor in a submitted job's driver: the job's config, with the submission id in its metadata.
+_JOB_CONFIG_ENV = "RAY_JOB_CONFIG_JSON_ENV_VAR"
+
+
+def job_labels() -> Dict[str, str]:
+    """The driver's job, as metric labels: ``job_id`` (Ray's job id, hex) and ``submission_id`` (the Jobs API's
+    submission id, ``""`` where the driver was not submitted). Call it on the driver after ``ray.init``; the
+    workers get the labels from it (a task knows its job id, but not the submission id)."""
+    import ray
+
+    submission = ""
+    config = os.environ.get(_JOB_CONFIG_ENV)
+    if config:
+        try:
+            submission = str((json.loads(config).get("metadata") or {}).get("job_submission_id") or "")
+        except (ValueError, AttributeError):
+            submission = ""
+    return {"job_id": ray.get_runtime_context().get_job_id() if ray.is_initialized() else "",
+            "submission_id": submission}
+
+
+def export_counts(pipeline: str, name: str, docs_in: int, docs_out: int, dropped: dict, by_language: dict,
+                  job: Mapping[str, str]) -> None:
+    """Adds one report's counts to the metrics counters of ``job`` (:func:`job_labels`), split by language
+    (``""`` for the rest)."""
     parts = {}
     rest_in, rest_out, rest_dropped = docs_in, docs_out, dict(dropped)
     for lang, (lang_in, lang_out, lang_dropped) in by_language.items():
@@ -56,13 +85,13 @@ def export_counts(pipeline: str, name: str, docs_in: int, docs_out: int, dropped
         for reason, count in lang_dropped.items():
             rest_dropped[reason] = rest_dropped.get(reason, 0) - count
     parts[""] = (rest_in, rest_out, rest_dropped)  # documents without a language yet
-    docs_in_counter = _counter("curation_docs_in", "documents into an operator", ("pipeline", "operator", "lang"))
-    docs_out_counter = _counter("curation_docs_out", "documents out of an operator",
-                                ("pipeline", "operator", "lang"))
-    dropped_counter = _counter("curation_docs_dropped", "documents dropped, by reason",
-                               ("pipeline", "operator", "lang", "reason"))
+    keys = ("pipeline",) + JOB_TAGS + ("operator", "lang")
+    docs_in_counter = _counter("curation_docs_in", "documents into an operator", keys)
+    docs_out_counter = _counter("curation_docs_out", "documents out of an operator", keys)
+    dropped_counter = _counter("curation_docs_dropped", "documents dropped, by reason", keys + ("reason",))
+    labels = {key: str(job.get(key, "")) for key in JOB_TAGS}
     for lang, (part_in, part_out, part_dropped) in parts.items():
-        tags = {"pipeline": pipeline, "operator": name, "lang": lang}
+        tags = {"pipeline": pipeline, **labels, "operator": name, "lang": lang}
         if part_in > 0:
             docs_in_counter.inc(part_in, tags)
         if part_out > 0:
@@ -72,21 +101,29 @@ def export_counts(pipeline: str, name: str, docs_in: int, docs_out: int, dropped
                 dropped_counter.inc(count, {**tags, "reason": reason})
 
 
+def export_stats(pipeline: str, stats: PipelineStats, names: Sequence[str], job: Mapping[str, str]) -> None:
+    """The counts of the operators ``names`` of ``stats`` into ``job``'s metrics (driver side)."""
+    for name in names:
+        op = stats.operator(name)
+        try:
+            export_counts(pipeline, name, op.docs_in, op.docs_out, dict(op.dropped), op.language_counts(), job)
+        except Exception:  # metrics are a view; never fail the pipeline over them
+            pass
+
+
 def publish_stats(pipeline: str, stats: PipelineStats, names: Sequence[str], work: str) -> None:
     """Driver side, for pipelines whose tasks return their counts (dedup, parallel data): mirrors the
-    final counts of the operators ``names`` into the metrics when their stage has finished. A marker in
-    ``work`` (written first) keeps a rerun that resumes after the stage from publishing them again."""
+    final counts of the operators ``names`` into this job's metrics when their stage has finished. A marker
+    in ``work`` (written first) keeps them from being published twice in one job; a rerun is another job and
+    publishes the counts its own stats.json will hold, stages read back from ``work`` included."""
+    job = job_labels()
     for name in names:
-        marker = os.path.join(work, f"metrics-{pipeline}-{name}.published")
+        marker = os.path.join(work, f"metrics-{pipeline}-{name}-{job['job_id']}.published")
         if os.path.exists(marker):
             continue
         os.makedirs(work, exist_ok=True)
         open(marker, "w").close()
-        op = stats.operator(name)
-        try:
-            export_counts(pipeline, name, op.docs_in, op.docs_out, dict(op.dropped), op.language_counts())
-        except Exception:  # metrics are a view; never fail the pipeline over them
-            pass
+        export_stats(pipeline, stats, [name], job)
 
 
 class StatsCollector:
@@ -116,10 +153,13 @@ class StatsCollector:
 
 
 class RayStatsSink:
-    def __init__(self, collector, chunk: str, pipeline: str) -> None:
+    """``job``: the driver's :func:`job_labels` (made on the driver: this object travels to the workers)."""
+
+    def __init__(self, collector, chunk: str, pipeline: str, job: Mapping[str, str]) -> None:
         self.collector = collector
         self.chunk = chunk
         self.pipeline = pipeline
+        self.job = dict(job)
 
     def add(self, name: str, docs_in: int, docs_out: int, dropped: dict, by_language=None, noted=None,
             key: Optional[str] = None, samples: Optional[dict] = None, files: Optional[dict] = None) -> None:
@@ -130,7 +170,7 @@ class RayStatsSink:
         if not counted:
             return
         try:
-            export_counts(self.pipeline, name, docs_in, docs_out, dropped, by_language or {})
+            export_counts(self.pipeline, name, docs_in, docs_out, dropped, by_language or {}, self.job)
         except Exception:  # metrics are a view; never fail the pipeline over them
             pass
 

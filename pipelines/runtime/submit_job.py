@@ -7,7 +7,8 @@ Like ``ray job submit --working-dir . -- ...``, plus job metadata (dashboard →
 ``ray job list``): ``pipeline`` (the script's name), ``config_sha256`` (of the ``--config`` file's
 bytes, or ``defaults`` without one), ``git_commit`` and ``git_dirty`` (of this checkout), and
 ``entrypoint``. The submission id is ``<pipeline>-<time>`` unless ``--submission-id`` gives one.
-Prints the id; ``--wait`` follows the job to its end and exits 0 only when it SUCCEEDED. Relative local
+Prints the id; ``--wait`` follows the job to its end, printing its statistics table each time it changes
+(``pipelines/job_stats.py --follow``), and exits 0 only when it SUCCEEDED. Relative local
 ``--input``/``--output`` (and the other data-path flags of ``pipelines/runtime/job_paths.py``) are made
 absolute against the directory this command runs in — paths the cluster's nodes must see (a local cluster,
 or a shared file system) — where a plain ``ray job submit`` would write them into Ray's temporary copy of the
@@ -109,7 +110,11 @@ def main(argv: Optional[List[str]] = None) -> int:
         return 2
     print(job_id, flush=True)
     if args.wait:
-        status = wait(args.address, job_id)
+        from ray.job_submission import JobSubmissionClient
+
+        from pipelines.runtime.job_stats import follow
+
+        status = follow(JobSubmissionClient(args.address), job_id, lambda text: print(text + "\n", flush=True))
         print(f"{job_id}: {status}")
         return 0 if status == "SUCCEEDED" else 1
     return 0

@@ -31,6 +31,7 @@ from operators.stats import PipelineStats
 from pipelines.runtime.cli import add_overwrite_argument, add_ray_arguments, run_pipeline
 from pipelines.runtime.executor import InProcessExecutor, RayDataExecutor, StepList
 from pipelines.runtime.ray_session import init_ray
+from pipelines.runtime.running_stats import running_stats_line
 from pipelines.web.config import CurateConfig, load_config
 from pipelines.web.shard_output import Chunk, ShardOutput, concat_manifests, plan_chunks, write_parts
 from pipelines.web.steps import PIPELINE_NAME, web_steps
@@ -83,9 +84,9 @@ def run_chunk(steps: StepList, chunk: Chunk, tmp_dir: str, rows_per_file: int, c
         return concat_manifests(manifests), stats
     import ray
 
-    from pipelines.runtime.ray_stats import RayStatsSink
+    from pipelines.runtime.ray_stats import RayStatsSink, job_labels
 
-    sink = RayStatsSink(collector, chunk.name, PIPELINE_NAME)
+    sink = RayStatsSink(collector, chunk.name, PIPELINE_NAME, job_labels())
     manifests = RayDataExecutor(cpus_per_task).execute(steps, chunk.files, sink, write)
     stats = PipelineStats(steps.names).merge(PipelineStats.from_dict(ray.get(collector.pop.remote(chunk.name))))
     return concat_manifests(manifests), stats
@@ -173,6 +174,7 @@ def curate(config: CurateConfig, inputs: List[str], output: str, in_process: boo
                      progress_line(running, progress["chunks"], len(todo), progress["files"], todo_files,
                                    time.time() - run_started),
                      chunk.name, len(chunk.files), time.time() - started, running.table())
+            log.info("%s", running_stats_line(running, progress["chunks"], len(todo)))
 
     if concurrency == 1:
         for chunk in todo:
@@ -187,6 +189,17 @@ def curate(config: CurateConfig, inputs: List[str], output: str, in_process: boo
     total = PipelineStats(steps.names)
     for chunk in chunks:
         total.merge(shards.chunk_stats(chunk))
+    if collector is not None and len(todo) < len(chunks):
+        # A resumed run is a job of its own: its metrics hold what its stats.json does, the chunks an earlier
+        # run committed included.
+        from pipelines.runtime.ray_stats import export_stats, job_labels
+
+        done = {chunk.name for chunk in todo}
+        earlier = PipelineStats(steps.names)
+        for chunk in chunks:
+            if chunk.name not in done:
+                earlier.merge(shards.chunk_stats(chunk))
+        export_stats(PIPELINE_NAME, earlier, steps.names, job_labels())
     total.add_skipped_inputs(expansion.skipped)
     total.check()
     finish_run(shards.root, total, f"Statistics of {os.path.basename(shards.root)}")

@@ -15,7 +15,7 @@ from pipelines.web.steps import web_steps
 from tests.fixtures.shared_data import REPO_ROOT as ROOT
 
 EXPORTED = {"ray_curation_docs_in_total", "ray_curation_docs_out_total", "ray_curation_docs_dropped_total"}
-TAGS = {"pipeline", "operator", "lang", "reason"}
+TAGS = {"pipeline", "job_id", "submission_id", "operator", "lang", "reason"}
 
 
 def test_ray_cluster_yaml_passes_ray_validation():
@@ -124,3 +124,20 @@ def test_grafana_panels_cover_drops_by_reason(kind):
     drop_exprs = [t["expr"] for p in grafana_dashboard()["panels"] for t in p["targets"]
                   if "ray_curation_docs_dropped_total" in t["expr"]]
     assert any(("rate(" in e) == (kind == "rate") and "reason" in e for e in drop_exprs)
+
+
+def test_grafana_provisioning_points_at_prometheus_and_this_dashboard():
+    """The provisioning files configs/grafana/README.md tells users to run Grafana with: a Prometheus data source
+    and a file provider whose folder (CURATION_DASHBOARDS) is where the dashboard JSON lives."""
+    import yaml
+
+    folder = ROOT / "configs" / "grafana"
+    source = yaml.safe_load((folder / "provisioning" / "datasources" / "prometheus.yml").read_text())
+    (datasource,) = source["datasources"]
+    assert datasource["type"] == "prometheus" and datasource["url"] == "${PROMETHEUS_URL}"
+    provider = yaml.safe_load((folder / "provisioning" / "dashboards" / "curation.yml").read_text())
+    (entry,) = provider["providers"]
+    assert entry["type"] == "file" and entry["options"]["path"] == "${CURATION_DASHBOARDS}"
+    readme = (folder / "README.md").read_text()
+    assert "CURATION_DASHBOARDS=$PWD/configs/grafana" in readme and "GF_PATHS_PROVISIONING" in readme
+    assert grafana_dashboard()["templating"]["list"][0]["type"] == "datasource"

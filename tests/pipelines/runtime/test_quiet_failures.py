@@ -28,8 +28,10 @@ def test_run_pipeline_ends_with_the_warnings(capsys):
 
     assert run_pipeline("curate_cc", "OUT", job) == 0
     out = capsys.readouterr().out.splitlines()
-    assert out[-2:] == ["warning: 1 of 1 inputs gave no documents (warc_reader): in/bad.warc.gz",
-                        "warning: warc_reader: warc_unreadable x 1: in/bad.warc.gz"]
+    assert out[-3:-1] == ["warning: 1 of 1 inputs gave no documents (warc_reader): in/bad.warc.gz",
+                          "warning: warc_reader: warc_unreadable x 1: in/bad.warc.gz"]
+    # The last line says where the run's files are.
+    assert out[-1] == "curate_cc finished: statistics OUT/stats.json, report OUT/report.html"
 
 
 def test_curate_directory_with_empty_wat_and_notes(tmp_path, capsys, caplog):

@@ -26,7 +26,8 @@ def test_samples_and_files_travel_through_the_ray_stats_path(ray_local, tmp_path
     InProcessExecutor().execute(steps, locations, local, lambda table: table)
 
     collector = ray_local.remote(num_cpus=0)(StatsCollector).remote()
-    RayDataExecutor().execute(steps, locations, RayStatsSink(collector, "chunk-0", "test"), lambda table: table)
+    sink = RayStatsSink(collector, "chunk-0", "test", {"job_id": "", "submission_id": ""})
+    RayDataExecutor().execute(steps, locations, sink, lambda table: table)
     remote = PipelineStats(steps.names).merge(PipelineStats.from_dict(ray_local.get(collector.pop.remote("chunk-0"))))
 
     assert remote.to_dict() == local.to_dict()

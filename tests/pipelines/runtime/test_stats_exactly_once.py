@@ -54,17 +54,20 @@ def test_metrics_split_by_language_sum_to_the_operator_counts(monkeypatch):
     counters = {}
     monkeypatch.setattr(ray_stats, "_counter", lambda name, description, tags: counters.setdefault(name, _Recorded()))
     ray_stats.export_counts("curate_cc", "langid", 10, 6, {"langid:low_score": 3, "langid:not_target": 1},
-                            {"en": (5, 4, {"langid:low_score": 1}), "zh": (3, 2, {"langid:low_score": 1})})
+                            {"en": (5, 4, {"langid:low_score": 1}), "zh": (3, 2, {"langid:low_score": 1})},
+                            {"job_id": "02000000", "submission_id": "curate_cc-20261207-101500"})
     totals = {name: sum(v for v, _ in c.calls) for name, c in counters.items()}
     assert totals == {"curation_docs_in": 10, "curation_docs_out": 6, "curation_docs_dropped": 4}
+    assert {(t["job_id"], t["submission_id"]) for c in counters.values() for _, t in c.calls} == {
+        ("02000000", "curate_cc-20261207-101500")}
     unlabelled = [(v, t["reason"]) for v, t in counters["curation_docs_dropped"].calls if t["lang"] == ""]
     assert sorted(unlabelled) == [(1, "langid:low_score"), (1, "langid:not_target")]
     assert {t["lang"] for _, t in counters["curation_docs_in"].calls} == {"", "en", "zh"}
 
 
-def test_driver_publishes_a_finished_stage_once(monkeypatch, tmp_path):
-    """A rerun that resumes after a finished stage (its results read back from the work folder) does not
-    publish that stage's counts again."""
+def test_driver_publishes_a_finished_stage_once_per_job(monkeypatch, tmp_path):
+    """One job publishes a finished stage's counts once; a rerun is another job, whose metrics hold the counts
+    its own stats.json will (the stage read back from the work folder included), under its own job label."""
     import pipelines.runtime.ray_stats as ray_stats
 
     counters = {}
@@ -72,8 +75,10 @@ def test_driver_publishes_a_finished_stage_once(monkeypatch, tmp_path):
     stats = PipelineStats()
     stats.add("minhash", 10, 7, {"dup:minhash": 3},
               {"en": (6, 4, {"dup:minhash": 2}), "de": (4, 3, {"dup:minhash": 1})})
-    for _ in range(2):
+    for job in ("01000000", "01000000", "02000000"):
+        monkeypatch.setattr(ray_stats, "job_labels", lambda job=job: {"job_id": job, "submission_id": ""})
         ray_stats.publish_stats("dedup", stats, ["minhash"], str(tmp_path / "_work"))
-    totals = {name: sum(v for v, _ in c.calls) for name, c in counters.items()}
-    assert totals == {"curation_docs_in": 10, "curation_docs_out": 7, "curation_docs_dropped": 3}
+    for job in ("01000000", "02000000"):
+        totals = {name: sum(v for v, t in c.calls if t["job_id"] == job) for name, c in counters.items()}
+        assert totals == {"curation_docs_in": 10, "curation_docs_out": 7, "curation_docs_dropped": 3}
     assert {t["pipeline"] for c in counters.values() for _, t in c.calls} == {"dedup"}
