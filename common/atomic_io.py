@@ -254,14 +254,20 @@ def check_plan(output: str, plan: Any, overwrite: bool = False, flag: str = "--o
     return True
 
 
+DROPS_PATH = os.path.join("_drops", "drops.parquet")
+
+
 def finish_run(output: str, stats, title: str) -> str:
-    """End a run: check ``stats`` (a ``PipelineStats``), write ``OUTPUT/stats.json`` and ``report.html`` beside
-    it; the path of ``stats.json``."""
+    """End a run: check ``stats`` (a ``PipelineStats``), write ``OUTPUT/stats.json``, the sampled dropped
+    documents (``OUTPUT/_drops/drops.parquet``, where the run sampled any) and ``report.html``; the path of
+    ``stats.json``."""
     from common.stats_report import render
 
     stats.check()
+    if stats.drop_samples:
+        write_parquet(stats.drop_samples.to_table(), os.path.join(output, DROPS_PATH))
     path = write_text(os.path.join(output, "stats.json"), stats.to_json())
-    write_text(os.path.join(output, "report.html"), render(stats.to_dict(), title))
+    write_text(os.path.join(output, "report.html"), render(stats.to_dict(), title, stats.drop_samples))
     return path
 
 

@@ -11,7 +11,10 @@ charts, two tables from the same statistics (present when there is something to 
 * **Inputs** (``id="inputs"``): per reading operator, the inputs that gave no documents, and the files of
   directory inputs skipped by name, with the first few names;
 * **Samples** (``id="samples"``): per operator and drop reason, its count and the sampled document ids or
-  file names (``samples`` in stats.json).
+  file names (``samples`` in stats.json);
+* **Dropped documents** (``id="drop-examples"``), where the run sampled them (``_drops/``): per operator and
+  reason, a few of the dropped documents themselves: language, id, URL, the signals and the start of the text,
+  all escaped (the page runs no scripts), so a person can judge in a browser whether a rule is right.
 """
 
 from __future__ import annotations
@@ -89,7 +92,24 @@ def sample_rows(stats: dict) -> List[Tuple[str, str, str, str]]:
             for op in stats["operators"] for reason, values in sorted(op.get("samples", {}).items())]
 
 
-def render(stats: dict, title: str) -> str:
+EXAMPLES_PER_REASON = 3
+EXAMPLES_HEADER = "#f2c94c"   # the drop examples' header row (the screenshot test looks for it)
+EXAMPLE_TEXT_CHARS = 400
+
+
+def drop_example_rows(stats: dict, drops) -> List[Tuple[str, str, str, str, str, str]]:
+    """(operator / reason, lang, id, url, signals, text start) for a few sampled documents of every reason."""
+    rows = []
+    for op in stats["operators"]:
+        for reason, _count in sorted(op["dropped"].items(), key=lambda item: -item[1]):
+            for row in drops.examples(op["name"], reason, EXAMPLES_PER_REASON):
+                text = row["text"][:EXAMPLE_TEXT_CHARS] + ("…" if len(row["text"]) > EXAMPLE_TEXT_CHARS else "")
+                rows.append((f"{op['name']} / {reason}", row["lang"], row["id"], row["url"], row["signals"], text))
+    return rows
+
+
+def render(stats: dict, title: str, drops=None) -> str:
+    """The page; ``drops``: the run's :class:`operators.drop_samples.DropSamples`, if it sampled any."""
     charts = [
         ("funnel", "Funnel: documents surviving each operator", funnel_rows(stats)),
         ("drops", "Drop reasons per operator", drop_rows(stats)),
@@ -106,12 +126,19 @@ def render(stats: dict, title: str) -> str:
     if samples:
         body.append("<h2>Samples of each drop reason</h2>")
         body.append(_table("samples", ("operator", "reason", "documents", "samples"), samples))
+    examples = drop_example_rows(stats, drops) if drops else []
+    if examples:
+        body.append("<h2>Dropped documents, a few of each reason (all sampled ones: _drops/drops.parquet)</h2>")
+        body.append(_table("drop-examples", ("operator / reason", "lang", "id", "url", "signals", "text"),
+                           examples))
     return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"/>"
             f"<title>{html.escape(title)}</title>"
             "<style>body{font-family:sans-serif;margin:24px}svg text{font-size:12px}h2{font-size:16px}"
             "table{border-collapse:collapse;font-size:12px}td,th{border:1px solid #ccc;padding:2px 6px;"
-            "text-align:left;vertical-align:top}td:last-child{word-break:break-all}</style>"
+            "text-align:left;vertical-align:top}td:last-child{word-break:break-all}"
+            f"#drop-examples th{{background:{EXAMPLES_HEADER}}}#drop-examples td{{white-space:pre-wrap}}</style>"
             f"</head><body><h1>{html.escape(title)}</h1>\n" + "\n".join(body) + "\n</body></html>\n")
 
 
-__all__ = ["render", "bar_chart", "funnel_rows", "drop_rows", "language_rows", "input_rows", "sample_rows"]
+__all__ = ["render", "bar_chart", "funnel_rows", "drop_rows", "language_rows", "input_rows", "sample_rows",
+           "drop_example_rows"]

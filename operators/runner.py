@@ -8,6 +8,9 @@ Failure policy (never crash a job, never lose a document silently): if an operat
 the batch is retried one row at a time; a row that still raises is dropped with the reason
 ``error:<operator name>`` and the exception is logged with the document id.
 
+Dropped documents: with a :class:`~operators.drop_samples.DropSampling`, every report also carries the batch's
+candidates for the run's sample of dropped documents (``drops``; :mod:`operators.drop_samples`).
+
 Samples: with every report goes, per drop reason, the smallest few values (:data:`SAMPLES_PER_REASON`) of the
 operator's ``sample_column`` (``id`` unless the operator names another, e.g. the WARC reader's ``source``)
 among the rows dropped for it, so stats.json names examples of every reason, also from Ray workers whose logs
@@ -26,6 +29,7 @@ import pyarrow as pa
 import xxhash
 
 from operators.base import Operator, Outcome, Reason, Source
+from operators.drop_samples import DropSampling, candidates
 from operators.stats import SAMPLES_PER_REASON, merge_samples
 
 log = logging.getLogger(__name__)
@@ -40,7 +44,7 @@ class StatsSink(Protocol):
 
     def add(self, name: str, docs_in: int, docs_out: int, dropped: dict, by_language: Optional[dict] = None,
             noted: Optional[dict] = None, key: Optional[str] = None, samples: Optional[dict] = None,
-            files: Optional[dict] = None) -> None: ...
+            files: Optional[dict] = None, drops: Optional[dict] = None) -> None: ...
 
 
 def batch_key(name: str, batch: pa.Table) -> str:
@@ -134,12 +138,19 @@ def _keep_rows(outcome: Outcome) -> tuple[pa.Table, Counter]:
     return outcome.table.filter(mask), dropped
 
 
+def _drop_candidates(step, outcome: Outcome, sampling: Optional[DropSampling]) -> list:
+    if sampling is None or outcome.reasons is None:
+        return []
+    return candidates(step.name, outcome.table, outcome.reasons, sample_column(step, outcome.table), sampling)
+
+
 class OperatorRunner:
     """Wraps a row-preserving operator (mapper, filter, extractor) with counting and containment."""
 
-    def __init__(self, operator: Operator, sink: Optional[StatsSink]) -> None:
+    def __init__(self, operator: Operator, sink: Optional[StatsSink], drops: Optional[DropSampling] = None) -> None:
         self.operator = operator
         self.sink = sink
+        self.drops = drops if drops is not None and drops.enabled else None
         self._ready = False
         self._errors_logged = 0
 
@@ -168,11 +179,12 @@ class OperatorRunner:
         doc_id = batch.column("id")[0].as_py() if "id" in batch.column_names and batch.num_rows else None
         log.warning("%s failed on document %s: %r", self.name, doc_id, exc, exc_info=exc)
 
-    def _process_row_by_row(self, batch: pa.Table) -> tuple[pa.Table, Counter, Optional[dict], Counter, dict]:
+    def _process_row_by_row(self, batch: pa.Table) -> tuple[pa.Table, Counter, Optional[dict], Counter, dict, list]:
         kept: List[pa.Table] = []
         dropped: Counter = Counter()
         noted: Counter = Counter()
         samples: dict = {}
+        drops: list = []
         by_language: Optional[dict] = None
         for i in range(batch.num_rows):
             row = batch.slice(i, 1)
@@ -185,15 +197,17 @@ class OperatorRunner:
                 failed = Outcome(row, [error_reason(self.name)])
                 by_language = _merge_language_counts(by_language, _language_counts(failed))
                 _merge_samples(samples, _samples(failed, sample_column(self.operator, row)))
+                drops.extend(_drop_candidates(self.operator, failed, self.drops))
                 continue
             kept.append(table)
             dropped.update(row_dropped)
             noted.update(_noted(outcome))
             by_language = _merge_language_counts(by_language, _language_counts(outcome))
             _merge_samples(samples, _samples(outcome, sample_column(self.operator, outcome.table)))
+            drops.extend(_drop_candidates(self.operator, outcome, self.drops))
         if not kept:
-            return batch.slice(0, 0), dropped, by_language, noted, samples
-        return pa.concat_tables(kept, promote_options="permissive"), dropped, by_language, noted, samples
+            return batch.slice(0, 0), dropped, by_language, noted, samples, drops
+        return pa.concat_tables(kept, promote_options="permissive"), dropped, by_language, noted, samples, drops
 
     def __call__(self, batch: pa.Table) -> pa.Table:
         self._ensure_setup()
@@ -204,8 +218,9 @@ class OperatorRunner:
             table, dropped = _keep_rows(outcome)
             by_language, noted = _language_counts(outcome), _noted(outcome)
             samples = _samples(outcome, sample_column(self.operator, outcome.table)) if dropped else {}
+            drops = _drop_candidates(self.operator, outcome, self.drops) if dropped else []
         except Exception:
-            table, dropped, by_language, noted, samples = self._process_row_by_row(batch)
+            table, dropped, by_language, noted, samples, drops = self._process_row_by_row(batch)
         if self.sink is not None:
             extra = {}
             if by_language is not None:
@@ -214,6 +229,8 @@ class OperatorRunner:
                 extra["noted"] = dict(noted)
             if samples:
                 extra["samples"] = samples
+            if drops:
+                extra["drops"] = {"per_key": self.drops.per_key, "rows": drops}
             self.sink.add(self.name, batch.num_rows, table.num_rows, dict(dropped), key=batch_key(self.name, batch),
                           **extra)
         return table
@@ -222,10 +239,12 @@ class OperatorRunner:
 class SourceRunner:
     """Wraps a source: each input row names a location; yields document batches read from it."""
 
-    def __init__(self, source: Source, sink: Optional[StatsSink], location_column: str = "path") -> None:
+    def __init__(self, source: Source, sink: Optional[StatsSink], location_column: str = "path",
+                 drops: Optional[DropSampling] = None) -> None:
         self.source = source
         self.sink = sink
         self.location_column = location_column
+        self.drops = drops if drops is not None and drops.enabled else None
         self._ready = False
 
     @property
@@ -254,7 +273,8 @@ class SourceRunner:
                 break
             table, dropped = _keep_rows(outcome)
             samples = _samples(outcome, sample_column(self.source, outcome.table)) if dropped else {}
-            self._count(outcome.table.num_rows, table.num_rows, dict(dropped), key, samples)
+            drops = _drop_candidates(self.source, outcome, self.drops) if dropped else []
+            self._count(outcome.table.num_rows, table.num_rows, dict(dropped), key, samples, drops)
             documents += table.num_rows
             if table.num_rows:
                 yield table
@@ -263,9 +283,12 @@ class SourceRunner:
             self.sink.add(self.name, 0, 0, {}, key=f"{self.name}:{location}:files",
                           files={"read": 1, "without_documents": int(empty), "samples": [location] if empty else []})
 
-    def _count(self, docs_in: int, docs_out: int, dropped: dict, key: str, samples: dict) -> None:
+    def _count(self, docs_in: int, docs_out: int, dropped: dict, key: str, samples: dict,
+               drops: Optional[list] = None) -> None:
         if self.sink is not None and docs_in:
-            extra = {"samples": samples} if samples else {}
+            extra: dict = {"samples": samples} if samples else {}
+            if drops:
+                extra["drops"] = {"per_key": self.drops.per_key, "rows": drops}
             self.sink.add(self.name, docs_in, docs_out, dropped, key=key, **extra)
 
 

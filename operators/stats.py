@@ -43,6 +43,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Dict, Iterable, List, Mapping, Optional, Sequence
 
+from operators.drop_samples import DropSamples
+
 # Per-language counts as the runner reports them: {lang: (docs_in, docs_out, {reason: count})}.
 LanguageCounts = Mapping[str, tuple]
 
@@ -155,6 +157,8 @@ class PipelineStats:
         self.skipped_samples: List[str] = []
         # {operator: why its docs_in is not the docs_out of the operator before it}
         self.chain_breaks: Dict[str, str] = {}
+        # Sampled dropped documents (operators/drop_samples.py); not part of stats.json (``_drops/`` holds them).
+        self.drop_samples = DropSamples()
 
     def operator(self, name: str) -> OperatorStats:
         if name not in self._ops:
@@ -164,11 +168,14 @@ class PipelineStats:
     def add(self, name: str, docs_in: int, docs_out: int, dropped: Mapping[str, int],
             by_language: Optional[LanguageCounts] = None, noted: Optional[Mapping[str, int]] = None,
             key: Optional[str] = None, samples: Optional[Mapping[str, Sequence[str]]] = None,
-            files: Optional[Mapping] = None) -> None:
+            files: Optional[Mapping] = None, drops: Optional[Mapping] = None) -> None:
         """``key`` (the batch's identity) matters to sinks that may see a batch twice; here each batch
         is counted once because nothing retries in-process. ``samples``: {reason: ids}; ``files``: a source's
-        ``{"read", "without_documents", "samples"}`` for the locations the report covers."""
+        ``{"read", "without_documents", "samples"}`` for the locations the report covers; ``drops``:
+        ``{"per_key", "rows"}``, the batch's candidates for the dropped-document sample."""
         self.operator(name).add(docs_in, docs_out, dropped, by_language, noted, samples, files)
+        if drops:
+            self.drop_samples.add(drops["rows"], drops["per_key"])
 
     def add_kept(self, per_language: Mapping[str, int]) -> None:
         self.kept_per_language.update({k: v for k, v in per_language.items() if v})
@@ -193,6 +200,7 @@ class PipelineStats:
         if other.skipped_inputs:
             self.add_skipped_inputs(other.skipped_samples, other.skipped_inputs)
         self.chain_breaks.update(other.chain_breaks)
+        self.drop_samples.merge(other.drop_samples)
         return self
 
     @property

@@ -12,7 +12,7 @@ from typing import Callable, Sequence
 from common.config_check import ConfigError
 from operators.stats import PipelineStats
 from pipelines.runtime.job_paths import check_job_paths
-from pipelines.runtime.running_stats import running_stats_line
+from pipelines.runtime.running_stats import log_running_stats
 
 
 def add_ray_arguments(parser: argparse.ArgumentParser) -> None:
@@ -58,7 +58,7 @@ def run_pipeline(name: str, output: str, job: Callable[[], PipelineStats], input
     print(f"\n=== {name}: per-operator statistics ({output}/stats.json) ===")
     print(stats.table())
     print_warnings(stats)
-    logging.getLogger(name).info("%s", running_stats_line(stats, final=True))
+    log_running_stats(logging.getLogger(name), stats, final=True)
     print(finished_line(name, output))
     return 0
 

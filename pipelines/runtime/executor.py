@@ -22,6 +22,7 @@ from typing import Callable, Iterable, Iterator, List, Optional, Sequence, Tuple
 import pyarrow as pa
 
 from operators.base import Operator, Source
+from operators.drop_samples import DropSampling
 from operators.runner import OperatorRunner, SourceRunner, StatsSink
 
 Write = Callable[[pa.Table], pa.Table]
@@ -42,12 +43,15 @@ class Step:
 
 @dataclass(frozen=True)
 class StepList:
+    """``drops``: how the runners sample dropped documents (``operators/drop_samples.py``); None: they do not."""
+
     source: Source
     steps: Tuple[Step, ...]
+    drops: Optional[DropSampling] = None
 
     @classmethod
-    def of(cls, source: Source, *steps: Union[Operator, Step]) -> "StepList":
-        return cls(source, tuple(s if isinstance(s, Step) else Step(s) for s in steps))
+    def of(cls, source: Source, *steps: Union[Operator, Step], drops: Optional[DropSampling] = None) -> "StepList":
+        return cls(source, tuple(s if isinstance(s, Step) else Step(s) for s in steps), drops)
 
     @property
     def names(self) -> List[str]:
@@ -55,7 +59,8 @@ class StepList:
         return [self.source.name] + [step.name for step in self.steps]
 
     def runners(self, sink: Optional[StatsSink]) -> Tuple[SourceRunner, List[Tuple[OperatorRunner, Optional[int]]]]:
-        return SourceRunner(self.source, sink), [(OperatorRunner(s.operator, sink), s.batch_rows) for s in self.steps]
+        return (SourceRunner(self.source, sink, drops=self.drops),
+                [(OperatorRunner(s.operator, sink, self.drops), s.batch_rows) for s in self.steps])
 
 
 def regroup(tables: Iterable[pa.Table], rows: int) -> Iterator[pa.Table]:

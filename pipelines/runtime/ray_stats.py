@@ -134,19 +134,26 @@ class StatsCollector:
 
     def add(self, chunk: str, name: str, docs_in: int, docs_out: int, dropped: dict, by_language=None,
             noted=None, key: Optional[str] = None, samples: Optional[dict] = None,
-            files: Optional[dict] = None) -> bool:
+            files: Optional[dict] = None, drops: Optional[dict] = None) -> bool:
         """Counts a batch's report unless its key was seen in this chunk; True when it was counted."""
         if key is not None:
             if key in self._seen[chunk]:
                 self.duplicates += 1
                 return False
             self._seen[chunk].add(key)
-        self._chunks[chunk].add(name, docs_in, docs_out, dropped, by_language, noted, samples=samples, files=files)
+        self._chunks[chunk].add(name, docs_in, docs_out, dropped, by_language, noted, samples=samples, files=files,
+                                drops=drops)
         return True
 
     def pop(self, chunk: str) -> dict:
+        """A finished chunk's statistics (as ``stats.json`` holds them); call :meth:`pop_drops` first."""
         self._seen.pop(chunk, None)
         return self._chunks.pop(chunk, PipelineStats()).to_dict()
+
+    def pop_drops(self, chunk: str) -> dict:
+        """A finished chunk's sampled dropped documents: ``{"per_key", "rows"}``."""
+        samples = self._chunks[chunk].drop_samples if chunk in self._chunks else None
+        return {"per_key": samples.per_key if samples else 0, "rows": samples.rows() if samples else []}
 
     def duplicate_reports(self) -> int:
         return self.duplicates
@@ -162,11 +169,12 @@ class RayStatsSink:
         self.job = dict(job)
 
     def add(self, name: str, docs_in: int, docs_out: int, dropped: dict, by_language=None, noted=None,
-            key: Optional[str] = None, samples: Optional[dict] = None, files: Optional[dict] = None) -> None:
+            key: Optional[str] = None, samples: Optional[dict] = None, files: Optional[dict] = None,
+            drops: Optional[dict] = None) -> None:
         import ray
 
         counted = ray.get(self.collector.add.remote(self.chunk, name, docs_in, docs_out, dropped, by_language,
-                                                    noted, key, samples=samples, files=files))
+                                                    noted, key, samples=samples, files=files, drops=drops))
         if not counted:
             return
         try:

@@ -1,14 +1,18 @@
 """A run's statistics so far, as one line of its driver's log, and read back from a job's log.
 
-The driver of a chunked pipeline logs, after each finished chunk, the human table and one machine-readable
-line, ``running statistics {...}`` (the chunks done and the statistics so far as compact JSON, samples left
-out); every pipeline logs one more at its end with its final figures (``"final": true``). A job's log is what Ray's Jobs API serves for a live or finished job, through the dashboard's address
-alone, so ``pipelines/job_stats.py`` and ``pipelines/submit_job.py --wait`` read the table from there.
+The driver of a pipeline submitted as a job (Ray's Jobs API) logs, after each finished chunk, the human table
+and one machine-readable line, ``running statistics {...}`` (the chunks done and the statistics so far as
+compact JSON, samples left out), and one more at its end with its final figures (``"final": true``). A job's
+log is what the Jobs API serves for a live or finished job, through the dashboard's address alone, so
+``pipelines/job_stats.py`` and ``pipelines/submit_job.py --wait`` read the table from there. Runs that are
+not submitted jobs do not write these lines (nothing would read them).
 """
 
 from __future__ import annotations
 
 import json
+import logging
+import os
 import re
 from dataclasses import dataclass
 from typing import Optional
@@ -30,6 +34,18 @@ class RunningStats:
         if self.final:
             return "final statistics"
         return f"statistics so far ({self.chunks} of {self.total_chunks} chunks of this run done)"
+
+
+def in_submitted_job() -> bool:
+    """Whether this process is the driver of a job submitted through Ray's Jobs API (whose log the Jobs API
+    serves): only there are the lines worth their bytes."""
+    return "RAY_JOB_CONFIG_JSON_ENV_VAR" in os.environ
+
+
+def log_running_stats(logger: logging.Logger, stats: PipelineStats, chunks: int = 0, total_chunks: int = 0,
+                      final: bool = False) -> None:
+    if in_submitted_job():
+        logger.info("%s", running_stats_line(stats, chunks, total_chunks, final))
 
 
 def running_stats_line(stats: PipelineStats, chunks: int = 0, total_chunks: int = 0, final: bool = False) -> str:

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Optional
 
 from common.config_check import ConfigError, build, check_section_files, config_dir, read_yaml_mapping
+from operators.drop_samples import DropSampling
 from operators.web.extract import ExtractConfig
 from operators.web.langid import LanguageIdConfig
 from operators.web.perplexity import PerplexityConfig
@@ -58,6 +59,8 @@ class CurateConfig:
     perplexity: PerplexityConfig = field(default_factory=PerplexityConfig)
     output: OutputConfig = field(default_factory=OutputConfig)
     ray: RayConfig = field(default_factory=RayConfig)
+    # A sample of the dropped documents, per operator x reason x language, into OUT/_drops/.
+    drops: DropSampling = field(default_factory=DropSampling)
 
 
 def load_config(path: Optional[str]) -> CurateConfig:

@@ -31,7 +31,7 @@ from operators.stats import PipelineStats
 from pipelines.runtime.cli import add_overwrite_argument, add_ray_arguments, run_pipeline
 from pipelines.runtime.executor import InProcessExecutor, RayDataExecutor, StepList
 from pipelines.runtime.ray_session import init_ray
-from pipelines.runtime.running_stats import running_stats_line
+from pipelines.runtime.running_stats import log_running_stats
 from pipelines.web.config import CurateConfig, load_config
 from pipelines.web.shard_output import Chunk, ShardOutput, concat_manifests, plan_chunks, write_parts
 from pipelines.web.steps import PIPELINE_NAME, web_steps
@@ -88,7 +88,9 @@ def run_chunk(steps: StepList, chunk: Chunk, tmp_dir: str, rows_per_file: int, c
 
     sink = RayStatsSink(collector, chunk.name, PIPELINE_NAME, job_labels())
     manifests = RayDataExecutor(cpus_per_task).execute(steps, chunk.files, sink, write)
+    drops = ray.get(collector.pop_drops.remote(chunk.name))
     stats = PipelineStats(steps.names).merge(PipelineStats.from_dict(ray.get(collector.pop.remote(chunk.name))))
+    stats.drop_samples.add(drops["rows"], drops["per_key"])
     return concat_manifests(manifests), stats
 
 
@@ -174,7 +176,7 @@ def curate(config: CurateConfig, inputs: List[str], output: str, in_process: boo
                      progress_line(running, progress["chunks"], len(todo), progress["files"], todo_files,
                                    time.time() - run_started),
                      chunk.name, len(chunk.files), time.time() - started, running.table())
-            log.info("%s", running_stats_line(running, progress["chunks"], len(todo)))
+            log_running_stats(log, running, progress["chunks"], len(todo))
 
     if concurrency == 1:
         for chunk in todo:

@@ -4,9 +4,11 @@ Layout of an output directory::
 
     OUT/<lang>/<chunk>-<nnnn>.parquet      curated documents (id, url, source, warc_date, text, lang, lang_score)
     OUT/_chunks/<chunk>/stats.json         that chunk's statistics
+    OUT/_chunks/<chunk>/drops.parquet      its sampled dropped documents (operators/drop_samples.py)
     OUT/_chunks/<chunk>/_SUCCESS           written last: the chunk is complete
     OUT/_plan.json                         inputs, chunking and settings (a rerun must have the same)
     OUT/stats.json                         all chunks merged
+    OUT/_drops/drops.parquet               all chunks' dropped-document samples merged
     OUT/_tmp/<chunk>/...                   in-progress parts, renamed into place on commit
 
 Writers put parts under ``_tmp``; :func:`commit_chunk` renames them into ``OUT/<lang>/`` and then
@@ -30,6 +32,8 @@ import pyarrow.compute as pc
 
 from common.atomic_io import publish, write_parquet, write_text
 from operators.stats import PipelineStats
+
+DROPS_FILE = "drops.parquet"   # a chunk's sampled dropped documents, beside its stats.json
 
 MANIFEST_SCHEMA = pa.schema([("lang", pa.string()), ("path", pa.string()), ("rows", pa.int64())])
 
@@ -95,6 +99,8 @@ class ShardOutput:
             kept[row["lang"]] += row["rows"]
         stats.add_kept(kept)
         write_text(os.path.join(self.chunk_dir(chunk), "stats.json"), stats.to_json())
+        if stats.drop_samples:
+            write_parquet(stats.drop_samples.to_table(), os.path.join(self.chunk_dir(chunk), DROPS_FILE))
         write_text(os.path.join(self.chunk_dir(chunk), "_SUCCESS"), "")
         shutil.rmtree(self.tmp_dir(chunk), ignore_errors=True)
 
@@ -103,8 +109,17 @@ class ShardOutput:
         shutil.rmtree(os.path.join(self.root, "_tmp"), ignore_errors=True)
 
     def chunk_stats(self, chunk: Chunk) -> PipelineStats:
+        """A committed chunk's statistics, with its sampled dropped documents."""
         with open(os.path.join(self.chunk_dir(chunk), "stats.json"), encoding="utf-8") as handle:
-            return PipelineStats.from_dict(json.load(handle))
+            stats = PipelineStats.from_dict(json.load(handle))
+        drops = os.path.join(self.chunk_dir(chunk), DROPS_FILE)
+        if os.path.exists(drops):
+            import pyarrow.parquet as pq
+
+            from operators.drop_samples import DropSamples
+
+            stats.drop_samples = DropSamples.from_table(pq.read_table(drops))
+        return stats
 
 
 def write_parts(batch: pa.Table, tmp_dir: str) -> pa.Table:

@@ -32,4 +32,4 @@ def web_steps(config: CurateConfig) -> StepList:
     ]
     if config.perplexity.enabled:
         operators.append(PerplexityFilter(config.perplexity))
-    return StepList.of(WarcReader(config.reader), *operators)
+    return StepList.of(WarcReader(config.reader), *operators, drops=config.drops)

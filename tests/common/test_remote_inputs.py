@@ -14,7 +14,7 @@ import pytest
 
 from common.remote_files import expand_inputs
 from pipelines.web.curate import main
-from tests.fixtures.curated_output import read_stats
+from tests.fixtures.curated_output import read_stats, shard_paths
 from tests.fixtures.shared_data import shared_path
 
 FILES = ["CC-MAIN-2020-34_excerpt_resiliparse.warc.gz", "CC-MAIN-2024-22_whirlwind.warc.wet.gz"]
@@ -103,7 +103,7 @@ def test_s3_listing_reads_like_local_files(public_bucket, tmp_path):
     s3_out, remote, local = _curate_listing_and_local_copies(public_bucket, tmp_path)
     assert remote == local
     # Kept documents name the object they were read from in the bucket.
-    sources = [source for path in sorted(s3_out.glob("*/*.parquet"))
+    sources = [source for path in shard_paths(s3_out)
                for source in pq.read_table(path).column("source").to_pylist()]
     assert sources and all(s.startswith(public_bucket + "crawl-data/CC-MAIN-") for s in sources)
 

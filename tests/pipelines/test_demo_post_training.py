@@ -13,12 +13,13 @@ from pipelines.tools.demo_post_training import main
 from pipelines.tools.demo_warc import build_demo_warc
 from pipelines.web.config import load_config
 from pipelines.web.curate import curate
+from tests.fixtures.curated_output import shard_paths
 
 
 def test_tasks_follow_the_documents_and_pairs_never_cancel(tmp_path, capsys):
     curated = tmp_path / "curated"
     curate(load_config(None), [build_demo_warc(str(tmp_path / "demo.warc.gz"))], str(curated), in_process=True)
-    texts = [row["text"] for path in curated.glob("*/*.parquet") for row in pq.read_table(path).to_pylist()]
+    texts = [row["text"] for path in shard_paths(curated) for row in pq.read_table(path).to_pylist()]
     assert main(["--input", str(curated), "--output", str(tmp_path / "post")]) == 0
     instructions = [json.loads(line) for line in (tmp_path / "post" / "instructions.jsonl").open()]
     pairs = [json.loads(line) for line in (tmp_path / "post" / "preference_pairs.jsonl").open()]

@@ -29,6 +29,7 @@ from operators.web.perplexity import CUTOFFS_FILE, PerplexityConfig, PerplexityF
 from operators.web.quality_filter import QualityConfig, QualityFilter
 from pipelines.tools.derive_ppl_cutoffs import main as derive_main
 from pipelines.tools.reference_documents import document_table
+from tests.fixtures.curated_output import shard_paths
 from tests.fixtures.link_text_pages import link_text_documents
 from tests.fixtures.perplexity import heldout_sentences
 from tests.fixtures.quality_corruptions import shuffle_characters
@@ -165,5 +166,5 @@ def test_curate_cc_runs_the_perplexity_step_after_quality(reference_lms, split_d
     assert names[-2:] == ["quality", "perplexity"]
     perplexity = stats.operator("perplexity")
     assert perplexity.docs_in == stats.operator("quality").docs_out
-    rows = [r for p in (tmp_path / "out").glob("*/*.parquet") for r in pq.read_table(p).to_pylist()]
+    rows = [r for p in shard_paths(tmp_path / "out") for r in pq.read_table(p).to_pylist()]
     assert rows and all(r["ppl"] > 1 and r["ppl_bucket"] in ("head", "middle", "tail") for r in rows)

@@ -11,7 +11,7 @@ from common.config_check import ConfigError
 from pipelines.tools.demo_warc import build_demo_warc, load_manifest
 from pipelines.web.config import load_config
 from pipelines.web.curate import curate, main
-from tests.fixtures.curated_output import assert_invariant, read_stats
+from tests.fixtures.curated_output import assert_invariant, read_stats, shard_paths
 
 
 @pytest.fixture(scope="module")
@@ -27,7 +27,7 @@ def test_every_demo_page_is_kept_or_dropped_as_expected(demo_warc, tmp_path):
     expected_drops = Counter(r["expect"] for r in manifest if len(r["expect"]) > 2)
 
     kept = {}
-    for shard in out.glob("*/*.parquet"):
+    for shard in shard_paths(out):
         table = pq.read_table(shard)
         assert {"id", "url", "source", "text", "lang", "lang_score"} <= set(table.column_names)
         assert "html" not in table.column_names
@@ -55,9 +55,9 @@ def test_every_demo_page_is_kept_or_dropped_as_expected(demo_warc, tmp_path):
 def test_rerun_skips_finished_chunks_and_keeps_output(demo_warc, tmp_path, capsys):
     out = str(tmp_path / "out")
     assert main(["--input", demo_warc, "--output", out, "--in-process"]) == 0
-    first = sorted(p.name for p in (tmp_path / "out").glob("*/*.parquet"))
+    first = sorted(p.name for p in shard_paths(tmp_path / "out"))
     assert main(["--input", demo_warc, "--output", out, "--in-process"]) == 0
-    assert sorted(p.name for p in (tmp_path / "out").glob("*/*.parquet")) == first
+    assert sorted(p.name for p in shard_paths(tmp_path / "out")) == first
     assert "langid" in capsys.readouterr().out
 
 

@@ -1,4 +1,5 @@
-"""Same input, same output: in-process on 1 CPU vs Ray Data on 2 CPUs with another chunk size."""
+"""Same input, same output: in-process on 1 CPU vs Ray Data on 2 CPUs with another chunk size; the sampled
+dropped documents (``_drops/``) included."""
 
 from __future__ import annotations
 
@@ -32,6 +33,10 @@ def test_in_process_and_ray_runs_give_identical_output(ray_local, tmp_path):
 
     local_stats, ray_stats = read_stats(str(tmp_path / "local")), read_stats(str(tmp_path / "ray"))
     assert local_stats == ray_stats
+    import pyarrow.parquet as pq
+
+    local_drops = pq.read_table(tmp_path / "local" / "_drops" / "drops.parquet")
+    assert local_drops.num_rows > 0 and local_drops.equals(pq.read_table(tmp_path / "ray" / "_drops" / "drops.parquet"))
     assert_invariant(local_stats)
     # The shared archives hold these languages; the output must too. (Their Chinese pages are spam link lists and
     # disclaimers: trafilatura's text of them passed the quality filter, the fast engine keeps none of it.)

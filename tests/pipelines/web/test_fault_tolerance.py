@@ -5,6 +5,8 @@
   equal, because the retried batches' counts are recognized by their keys (pipelines/runtime/ray_stats.py).
 * The driver killed mid-run: a rerun skips the chunks that were committed and ends with the output and
   statistics of a clean run.
+
+In both, the sampled dropped documents (``_drops/``) are those of the clean run too.
 """
 
 from __future__ import annotations
@@ -55,6 +57,11 @@ def assert_same_output(out: Path, reference: Path) -> None:
     stats, expected_stats = read_stats(str(out)), read_stats(str(reference))
     assert stats == expected_stats
     assert_invariant(stats)
+    # The sampled dropped documents too: a retried task's candidates are counted once, like its counts.
+    import pyarrow.parquet as pq
+
+    drops = pq.read_table(out / "_drops" / "drops.parquet")
+    assert drops.num_rows and drops.equals(pq.read_table(reference / "_drops" / "drops.parquet"))
 
 
 def _cmdline(pid: int) -> str:
