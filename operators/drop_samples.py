@@ -13,7 +13,8 @@ Curator's "removed" datasets: here the cost is bounded by the number of keys, no
 One row per sampled document (:data:`COLUMNS`): ``operator``, ``reason``, ``lang`` (``""`` before language
 ID), ``id``, ``url``, ``source`` (where it was read), ``signals`` (JSON of the row's numeric columns: the
 quality signals ``q_*``, the language score, the perplexity...; what the operator decided on, as far as the
-row carries it), ``text`` (the first ``text_chars`` characters) and ``rank`` (the hash that chose it).
+row carries it), ``text`` (the first ``text_chars`` characters; for a sentence pair, both sides on two lines) and
+``rank`` (the hash that chose it).
 """
 
 from __future__ import annotations
@@ -77,6 +78,16 @@ def _string(row: dict, column: str, limit: int) -> str:
     return value[:limit] if isinstance(value, str) else ""
 
 
+def _document_text(row: dict, limit: int) -> str:
+    """The row's ``text``; for a sentence pair without one, both sides, a line break between them."""
+    if isinstance(row.get("text"), str):
+        return row["text"][:limit]
+    sides = [row.get("src_text"), row.get("tgt_text")]
+    if all(isinstance(side, str) for side in sides):
+        return "\n".join(sides)[:limit]
+    return ""
+
+
 def candidates(operator: str, table: pa.Table, reasons: Sequence[Optional[str]], identity_column: Optional[str],
                sampling: DropSampling) -> List[dict]:
     """The rows of one batch that may be in the sample: per reason × language, the ``per_key`` dropped rows of
@@ -101,12 +112,12 @@ def candidates(operator: str, table: pa.Table, reasons: Sequence[Optional[str]],
         members.sort()
         chosen.extend((reason, lang, rank, identity, i) for rank, identity, _source, i in members[:sampling.per_key])
     # Only the chosen rows are turned into Python values.
-    wanted = ["url", "source", "text"] + _signal_columns(table)
+    wanted = ["url", "source", "text", "src_text", "tgt_text"] + _signal_columns(table)
     picked = table.select([c for c in wanted if c in table.column_names]).take([i for *_, i in chosen]).to_pylist()
     signal_columns = _signal_columns(table)
     return [{"operator": operator, "reason": reason, "lang": lang, "id": identity,
              "url": _string(row, "url", 10_000), "source": _string(row, "source", 10_000),
-             "signals": _signals(row, signal_columns), "text": _string(row, "text", sampling.text_chars),
+             "signals": _signals(row, signal_columns), "text": _document_text(row, sampling.text_chars),
              "rank": rank}
             for (reason, lang, rank, identity, _i), row in zip(chosen, picked)]
 

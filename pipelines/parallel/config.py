@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Optional
 
 from common.config_check import ConfigError, build, check_section_files, config_dir, read_yaml_mapping
+from operators.drop_samples import DropSampling
 from operators.parallel.bitext_reader import BitextReaderConfig
 from operators.parallel.laser import LaserConfig
 from operators.parallel.pair_filters import PairFilterConfig
@@ -32,6 +33,8 @@ class ParallelConfig:
     pair_filter: PairFilterConfig = field(default_factory=PairFilterConfig)
     laser: LaserConfig = field(default_factory=LaserConfig)
     templates: TemplateConfig = field(default_factory=TemplateConfig)
+    # A sample of the dropped pairs (both sides), per step x reason, into OUT/_drops/ (operators/drop_samples.py).
+    drops: DropSampling = field(default_factory=DropSampling)
     # CPUs of an embedded local Ray (ignored on a cluster); None = all.
     num_cpus: Optional[int] = None
 

@@ -13,7 +13,8 @@ Last, each kept pair becomes ``text`` in one of Table 13's templates, drawn per 
 RNG (``operators/parallel/translation_templates.py``); ``templates.directions: both`` adds the reverse.
 
 Output: ``OUT/<src>-<tgt>/part-NNNNN.parquet`` (one per input file: ``text``, ``template_id``,
-``src_lang``, ``tgt_lang``, ``src_text``, ``tgt_text``, the scores, ``id``) and ``OUT/stats.json``.
+``src_lang``, ``tgt_lang``, ``src_text``, ``tgt_text``, the scores, ``id``), ``OUT/stats.json`` and
+``OUT/_drops/drops.parquet`` (a sample of the dropped pairs per step and reason, both sides in ``text``).
 Without LASER models the pipeline runs the heuristics only: ``stats.json`` (``details.laser``) and
 every shard's Parquet metadata (``curation.laser``) say so.
 """
@@ -41,6 +42,7 @@ from pipelines.parallel.steps import (
     FilterItem,
     FilterResult,
     RenderItem,
+    dedup_drop_candidates,
     dedup_reasons,
     filter_task,
     laser_note,
@@ -80,12 +82,16 @@ def curate_parallel(config: ParallelConfig, inputs: List[str], output: str, in_p
     stats = PipelineStats(steps.names + [DEDUP_STEP])
     for result in results:
         stats.merge(PipelineStats.from_dict(result.stats))
+        if result.drops:
+            stats.drop_samples.add(result.drops["rows"], result.drops["per_key"])
     if not in_process:
         publish_stats("curate_parallel", stats, steps.names, work)
     present = [f if r.rows else None for f, r in zip(filtered, results)]
     reasons = dedup_reasons(present)
     flat = [r for rs in reasons for r in rs]
     stats.add(DEDUP_STEP, len(flat), sum(r is None for r in flat), {k: flat.count(k) for k in DEDUP_REASONS})
+    if config.drops.enabled:
+        stats.drop_samples.add(dedup_drop_candidates(present, reasons, config.drops), config.drops.per_key)
     if not in_process:
         publish_stats("curate_parallel", stats, [DEDUP_STEP], work)
     laser = laser_note(config)

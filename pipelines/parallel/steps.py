@@ -22,6 +22,7 @@ import xxhash
 
 from common.atomic_io import ParquetStream, write_parquet
 from common.config_check import build
+from operators.drop_samples import DropSampling, candidates
 from operators.parallel.bitext_reader import BitextReader
 from operators.parallel.laser import LaserScorer
 from operators.parallel.pair_filters import PairFilter, squeezed
@@ -42,7 +43,7 @@ def parallel_steps(config: ParallelConfig) -> StepList:
     steps = [Step(PairFilter(config.pair_filter))]
     if config.laser.enabled:
         steps.append(Step(LaserScorer(config.laser), batch_rows=LASER_CHUNK_BATCHES * config.laser.batch_size))
-    return StepList.of(BitextReader(config.reader), *steps)
+    return StepList.of(BitextReader(config.reader), *steps, drops=config.drops)
 
 
 def laser_note(config: ParallelConfig) -> str:
@@ -75,6 +76,7 @@ class FilterItem:
 class FilterResult:
     stats: dict
     rows: int
+    drops: dict = field(default_factory=dict)   # the file's sampled dropped pairs: {"per_key", "rows"}
 
 
 def filter_task(item: FilterItem) -> FilterResult:
@@ -85,7 +87,19 @@ def filter_task(item: FilterItem) -> FilterResult:
     with ParquetStream(item.filtered) as out:
         for table in InProcessExecutor().stream(steps, [item.location], stats):
             out.write(_with_keys(table))
-    return FilterResult(stats.to_dict(), out.rows)
+    return FilterResult(stats.to_dict(), out.rows,
+                        {"per_key": stats.drop_samples.per_key, "rows": stats.drop_samples.rows()})
+
+
+def dedup_drop_candidates(filtered: List[Optional[str]], reasons: List[List[Optional[str]]],
+                          sampling: DropSampling) -> list:
+    """The pair-dedup step's candidates for the sample of dropped pairs, file by file."""
+    rows: list = []
+    for path, file_reasons in zip(filtered, reasons):
+        if path is not None and any(file_reasons):
+            table = pq.read_table(path).drop_columns(KEY_COLUMNS)
+            rows.extend(candidates(DEDUP_STEP, table, file_reasons, "id", sampling))
+    return rows
 
 
 def dedup_reasons(filtered: List[Optional[str]]) -> List[List[Optional[str]]]:

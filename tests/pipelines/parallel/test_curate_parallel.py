@@ -64,6 +64,14 @@ def test_heuristics_only_in_process_and_on_ray_give_the_same_output(corpora, ray
     first = rows[0]
     assert first["src_text"] in first["text"] and first["tgt_text"] in first["text"]
     assert "English" in first["text"] or "German" in first["text"]
+    # The sampled dropped pairs: the same on Ray; a duplicate shows both sides, which a kept pair repeats.
+    drops = pq.read_table(tmp_path / "local" / "_drops" / "drops.parquet")
+    assert drops.equals(pq.read_table(tmp_path / "ray" / "_drops" / "drops.parquet"))
+    duplicates = [row for row in drops.to_pylist() if row["reason"] == "dup:pair"]
+    assert duplicates and len(duplicates) <= 20 and all(row["operator"] == "pair_dedup" for row in duplicates)
+    kept_pairs = {(r["src_text"], r["tgt_text"]) for r in rows}
+    assert all(tuple(row["text"].split("\n", 1)) in kept_pairs for row in duplicates)
+    assert {row["operator"] for row in drops.to_pylist()} >= {"pair_filter", "pair_dedup"}
 
 
 def test_laser_path_and_both_directions(corpora, tmp_path):
