@@ -27,6 +27,7 @@ from common.config_check import ConfigError, build, config_dir, read_yaml_mappin
 from common.fingerprints import file_identity, files_identity, settings_plan
 from common.tokenizer import tokenizer_source
 from operators.dedup.minhash import MinHashConfig
+from operators.drop_samples import DropSampling
 from operators.stats import PipelineStats
 from pipelines.global_dedup import minhash_dedup, substring_dedup
 from pipelines.global_dedup.minhash_dedup import MinHashOutcome, MinHashRun, default_partitions, run_minhash
@@ -48,6 +49,8 @@ class DedupConfig:
     partitions: Optional[int] = None
     # CPUs of an embedded local Ray (ignored on a cluster); None = all.
     num_cpus: Optional[int] = None
+    # A sample of the near-duplicates MinHash removed, with their cluster's representative, into OUT/_drops/.
+    drops: DropSampling = field(default_factory=DropSampling)
 
     def validate(self) -> None:
         if self.partitions is not None and not 1 <= self.partitions <= 4096:
@@ -69,7 +72,7 @@ def add_minhash_stats(stats: PipelineStats, result: MinHashOutcome) -> None:
     docs_in = sum(c[0] for c in by_language.values())
     docs_out = sum(c[1] for c in by_language.values())
     stats.add("minhash", docs_in, docs_out, {reason: docs_in - docs_out}, by_language,
-              {minhash_dedup.NO_WORDS: sum(result.without_words.values())})
+              {minhash_dedup.NO_WORDS: sum(result.without_words.values())}, drops=result.drops or None)
     stats.details["minhash"] = result.details
 
 
@@ -114,7 +117,8 @@ def dedup(config: DedupConfig, input_dir: str, output: str, stage: str = "all", 
     final_output, next_input = output, input_dir
     if stage in ("minhash", "all"):
         minhash_output = output if stage == "minhash" else os.path.join(work, "after-minhash")
-        run = MinHashRun(inputs, input_dir, minhash_output, os.path.join(work, "minhash"), config.minhash, partitions)
+        run = MinHashRun(inputs, input_dir, minhash_output, os.path.join(work, "minhash"), config.minhash, partitions,
+                         config.drops)
         log.info("MinHash over %d files, %d partitions, %d x %d bands", len(inputs), partitions,
                  config.minhash.bands, config.minhash.rows)
         add_minhash_stats(stats, run_minhash(run, use_ray=not in_process))

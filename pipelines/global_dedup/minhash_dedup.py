@@ -28,7 +28,7 @@ import glob
 import json
 import os
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Dict, List, Optional
 
 import numpy as np
@@ -36,6 +36,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from common.atomic_io import save_npy, write_json
+from operators.drop_samples import DropSampling, DropSamples, candidates
 from operators.dedup.minhash import MinHashConfig, band_keys, signatures
 from pipelines.global_dedup.connected_components import (
     component_roots,
@@ -57,6 +58,7 @@ SIGNATURE_BATCH = 1000
 class MinHashRun(StageFiles):
     config: MinHashConfig
     partitions: int
+    drops: DropSampling = field(default_factory=lambda: DropSampling(per_key=0))
 
 
 def _uid(file_index: int, rows: np.ndarray) -> np.ndarray:
@@ -152,18 +154,35 @@ def cluster_task(item: PartitionItem) -> ClusterResult:
 @dataclass
 class FilterResult:
     by_language: Dict[str, List[int]]   # lang: [in, out]
+    drops: dict = field(default_factory=dict)   # sampled dropped documents: {"per_key", "rows"}
 
 
-def filter_task(item: ShardTask) -> FilterResult:
+@dataclass
+class FilterItem:
+    shard: ShardTask
+    per_key: int        # the sample of dropped documents (DropSampling)
+    text_chars: int
+
+
+# Carried into a dropped document's sampled signals: its cluster's size and representative (by uid, resolved to
+# the representative's document id once the sample is known: representative_ids).
+CLUSTER_ROOT_COLUMN = "dup_cluster_root_uid"
+
+
+def filter_task(item: FilterItem) -> FilterResult:
+    sampling = DropSampling(item.per_key, item.text_chars)
+    item = item.shard
     table = pq.read_table(item.path)
     clusters = load_arrays(os.path.join(item.work, "clusters", f"file-{item.file:06d}", "*.npy"), 3)
     sizes = np.ones(table.num_rows, dtype=np.int32)
     keep = np.ones(table.num_rows, dtype=bool)
+    roots = np.zeros(table.num_rows, dtype=np.int64)
     if len(clusters):
         rows = clusters[:, 0].astype(np.int64)
         is_root = clusters[:, 1] == 1
         keep[rows[~is_root]] = False
         sizes[rows[is_root]] = clusters[is_root, 2].astype(np.int32)
+        roots[rows[~is_root]] = clusters[~is_root, 2].astype(np.int64)
     if CLUSTER_SIZE_COLUMN in table.column_names:
         table = table.drop_columns([CLUSTER_SIZE_COLUMN])
     table = table.append_column(CLUSTER_SIZE_COLUMN, pa.array(sizes, type=pa.int32()))
@@ -175,15 +194,46 @@ def filter_task(item: ShardTask) -> FilterResult:
         counts = by_language.setdefault(lang, [0, 0])
         counts[0] += 1
         counts[1] += int(k)
-    return FilterResult(by_language)
+    drops = []
+    if sampling.enabled and not keep.all():
+        with_cluster = table.drop_columns([CLUSTER_SIZE_COLUMN]).append_column(
+            CLUSTER_ROOT_COLUMN, pa.array(roots, type=pa.int64()))
+        reasons = [None if k else REASON for k in keep.tolist()]
+        drops = candidates("minhash", with_cluster, reasons, "id", sampling)
+    return FilterResult(by_language, {"per_key": sampling.per_key, "rows": drops})
+
+
+def representative_ids(rows: List[dict], inputs: List[str]) -> List[dict]:
+    """The sampled dropped documents with their cluster's representative named: ``representative_id`` (the kept
+    document's id) and ``cluster`` (its uid) in ``signals``, read from the input shards."""
+    wanted: Dict[int, set] = {}
+    for row in rows:
+        uid = json.loads(row["signals"]).get(CLUSTER_ROOT_COLUMN)
+        if uid is not None:
+            wanted.setdefault(uid >> ROW_BITS, set()).add(uid & ((1 << ROW_BITS) - 1))
+    ids: Dict[int, str] = {}
+    for file_index, file_rows in wanted.items():
+        column = pq.read_table(inputs[file_index], columns=["id"]).column("id")
+        for row_index in file_rows:
+            ids[(file_index << ROW_BITS) | row_index] = column[row_index].as_py()
+    named = []
+    for row in rows:
+        signals = json.loads(row["signals"])
+        uid = signals.pop(CLUSTER_ROOT_COLUMN, None)
+        if uid is not None:
+            signals.update({"cluster": uid, "representative_id": ids[uid]})
+        named.append({**row, "signals": json.dumps(signals, sort_keys=True)})
+    return named
 
 
 @dataclass
 class MinHashOutcome:
-    """What stats.json gets: per language [in, out], documents without words per language, the details."""
+    """What stats.json gets: per language [in, out], documents without words per language, the details; and
+    the sample of dropped documents (``{"per_key", "rows"}``)."""
     by_language: Dict[str, List[int]]
     without_words: Dict[str, int]
     details: dict
+    drops: dict = field(default_factory=dict)
 
 
 def run_minhash(run: MinHashRun, use_ray: bool) -> MinHashOutcome:
@@ -207,7 +257,8 @@ def run_minhash(run: MinHashRun, use_ray: bool) -> MinHashOutcome:
                           [PartitionItem(p, run.partitions, run.work, last_round) for p in range(run.partitions)],
                           use_ray, ClusterResult)
     filtered = run_stage(run.work, "filter", filter_task,
-                         run.shard_tasks(), use_ray, FilterResult)
+                         [FilterItem(shard, run.drops.per_key, run.drops.text_chars) for shard in run.shard_tasks()],
+                         use_ray, FilterResult)
     histogram: Counter = Counter()
     for result in clustered:
         histogram.update({int(k): v for k, v in result.histogram.items()})
@@ -215,11 +266,15 @@ def run_minhash(run: MinHashRun, use_ray: bool) -> MinHashOutcome:
     for result in signed:
         without_words.update(result.without_words)
     by_language: Dict[str, list] = {}
+    sample = DropSamples(run.drops.per_key)
     for result in filtered:
         for lang, (docs_in, docs_out) in result.by_language.items():
             counts = by_language.setdefault(lang, [0, 0])
             counts[0] += docs_in
             counts[1] += docs_out
+        if result.drops:
+            sample.add(result.drops["rows"], result.drops["per_key"])
+    drops = {"per_key": sample.per_key, "rows": representative_ids(sample.rows(), run.inputs)}
     return MinHashOutcome(by_language, dict(without_words), {
         "ngram": run.config.ngram, "bands": run.config.bands, "rows": run.config.rows,
         "approximate_threshold": round(run.config.approximate_threshold, 4),
@@ -229,7 +284,7 @@ def run_minhash(run: MinHashRun, use_ray: bool) -> MinHashOutcome:
         "clusters": sum(histogram.values()),
         "documents_in_clusters": sum(size * n for size, n in histogram.items()),
         "cluster_size_histogram": {str(k): histogram[k] for k in sorted(histogram)},
-    })
+    }, drops)
 
 
 def cluster_map(work: str) -> Dict[int, int]:

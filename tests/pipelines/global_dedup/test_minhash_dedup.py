@@ -112,6 +112,27 @@ def test_output_keeps_one_representative_per_cluster_with_its_size(planted):
         sorted(os.path.relpath(p, root) for p in list_inputs(str(root)))
 
 
+def test_sampled_near_duplicates_name_their_kept_representative(planted):
+    """_drops/: per language up to 20 of the removed variants, each with its cluster's representative, which
+    is the kept base document of that variant's cluster."""
+    import json
+
+    root, output, corpus, stats = planted
+    ids = uid_to_id(root)
+    representative = {ids[uid]: ids[rep] for uid, rep in cluster_map(str(output / "_work" / "minhash")).items()}
+    rows = pq.read_table(output / "_drops" / "drops.parquet").to_pylist()
+    removed = stats.operator("minhash").by_language
+    assert {row["lang"] for row in rows} == {lang for lang, counts in removed.items() if counts.dropped}
+    for lang in {row["lang"] for row in rows}:
+        assert sum(row["lang"] == lang for row in rows) == min(20, removed[lang].dropped["dup:minhash"])
+    texts = {doc_id: text for docs, _ in corpus.values() for doc_id, text in docs}
+    for row in rows:
+        signals = json.loads(row["signals"])
+        assert (row["operator"], row["reason"]) == ("minhash", "dup:minhash")
+        assert signals["representative_id"] == representative[row["id"]] != row["id"]
+        assert "-base-" in signals["representative_id"] and row["text"] == texts[row["id"]][:2000]
+
+
 @pytest.mark.slow
 def test_dedup_all_stages_on_ray_over_curate_cc_output_equals_in_process(ray_local, tmp_path):
     from pipelines.web.config import load_config
@@ -129,6 +150,8 @@ def test_dedup_all_stages_on_ray_over_curate_cc_output_equals_in_process(ray_loc
     assert sum(on_ray.kept_per_language.values()) == substring.docs_out
     assert documents_by_language(str(tmp_path / "ray")) == documents_by_language(str(tmp_path / "local"))
     assert not (tmp_path / "ray" / "_work").exists()
+    drops = pq.read_table(tmp_path / "ray" / "_drops" / "drops.parquet")
+    assert drops.num_rows >= 1 and drops.equals(pq.read_table(tmp_path / "local" / "_drops" / "drops.parquet"))
     # Two archive.org book pages by one author share most of their text: a cluster of two.
     assert minhash.dropped["dup:minhash"] >= 1
     details = read_stats(str(tmp_path / "ray"))["details"]
