@@ -49,7 +49,8 @@ class DedupConfig:
     partitions: Optional[int] = None
     # CPUs of an embedded local Ray (ignored on a cluster); None = all.
     num_cpus: Optional[int] = None
-    # A sample of the near-duplicates MinHash removed, with their cluster's representative, into OUT/_drops/.
+    # A sample of the documents each stage removed into OUT/_drops/: MinHash's near-duplicates with their cluster's
+    # representative, and the documents the substring cut left too short, with their text before the cut.
     drops: DropSampling = field(default_factory=DropSampling)
 
     def validate(self) -> None:
@@ -83,7 +84,7 @@ def add_substring_stats(stats: PipelineStats, result: SubstringOutcome) -> None:
     docs_out = sum(c[1] for c in by_language.values())
     trimmed = sum(c[2] for c in result.by_language.values())
     stats.add("substring", docs_in, docs_out, {reason: docs_in - docs_out}, by_language,
-              {substring_dedup.TRIMMED: trimmed})
+              {substring_dedup.TRIMMED: trimmed}, drops=result.drops or None)
     stats.details["substring"] = result.details
 
 
@@ -127,7 +128,7 @@ def dedup(config: DedupConfig, input_dir: str, output: str, stage: str = "all", 
         next_input = minhash_output
     if stage in ("substring", "all"):
         run = SubstringRun(list_inputs(next_input), next_input, final_output, os.path.join(work, "substring"),
-                           config.substring)
+                           config.substring, config.drops)
         log.info("exact substrings of >= %d tokens over %d files", config.substring.min_tokens, len(run.inputs))
         add_substring_stats(stats, run_substring(run, use_ray=not in_process))
         if not in_process:

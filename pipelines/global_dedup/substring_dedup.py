@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import os
 from collections import Counter
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Dict, List, Optional
 
 import numpy as np
@@ -37,6 +37,7 @@ from common.atomic_io import save_npz
 from common.config_check import ConfigError, PathOrName
 from common.tokenizer import load_tokenizer, tokenizer_source
 from operators.dedup.exact_substrings import character_ranges, duplicated_token_mask, remove_ranges, token_runs
+from operators.drop_samples import DropSampling, DropSamples, candidates
 from pipelines.runtime.shard_files import ShardTask, StageFiles, write_shard
 from pipelines.runtime.task_map import run_stage
 
@@ -72,6 +73,7 @@ class SubstringConfig:
 @dataclass
 class SubstringRun(StageFiles):
     config: SubstringConfig
+    drops: DropSampling = field(default_factory=lambda: DropSampling(per_key=0))
 
 
 def _tokens_path(work: str, file_index: int) -> str:
@@ -174,15 +176,18 @@ def find_task(item: FindItem) -> FindResult:
 @dataclass
 class FilterItem(ShardTask):
     min_doc_tokens: int
+    per_key: int = 0        # the sample of dropped documents (DropSampling)
+    text_chars: int = 0
 
 
 @dataclass
 class FilterResult:
     by_language: Dict[str, List[int]]   # lang: [in, out, trimmed and kept, characters cut]
+    drops: dict = field(default_factory=dict)   # sampled dropped documents, with their text before the cut
 
 
 def filter_task(item: FilterItem) -> FilterResult:
-    table = pq.read_table(item.path)
+    table = original = pq.read_table(item.path)
     with np.load(os.path.join(item.work, "ranges", f"file-{item.file:06d}.npz")) as data:
         ranges, touched = data["ranges"], data["documents"]
     texts = table.column("text").to_pylist()
@@ -213,14 +218,24 @@ def filter_task(item: FilterItem) -> FilterResult:
         c[1] += int(keep[row])
         c[2] += int(keep[row] and row in trimmed_rows)
         c[3] += int(removed_chars[row])
-    return FilterResult(counts)
+    sampling = DropSampling(item.per_key, item.text_chars)
+    drops = []
+    if sampling.enabled and not keep.all():
+        # The text as it was: what the cut left is too short to judge by.
+        if REMOVED_COLUMN in original.column_names:
+            original = original.drop_columns([REMOVED_COLUMN])
+        original = original.append_column(REMOVED_COLUMN, pa.array(removed_chars.astype(np.int32)))
+        drops = candidates("substring", original, [None if k else REASON for k in keep.tolist()], "id", sampling)
+    return FilterResult(counts, {"per_key": sampling.per_key, "rows": drops})
 
 
 @dataclass
 class SubstringOutcome:
-    """What stats.json gets: per language [in, out, trimmed and kept, characters cut], and the details."""
+    """What stats.json gets: per language [in, out, trimmed and kept, characters cut], and the details; and the
+    sample of dropped documents (``{"per_key", "rows"}``)."""
     by_language: Dict[str, List[int]]
     details: dict
+    drops: dict = field(default_factory=dict)
 
 
 def run_substring(run: SubstringRun, use_ray: bool) -> SubstringOutcome:
@@ -234,14 +249,18 @@ def run_substring(run: SubstringRun, use_ray: bool) -> SubstringOutcome:
                       [FindItem(p, run.work, config.min_tokens, separator_base) for p in partitions], use_ray,
                       FindResult)
     filtered = run_stage(run.work, "filter", filter_task,
-                         [FilterItem(**asdict(task), min_doc_tokens=config.min_doc_tokens) for task in run.shard_tasks()],
+                         [FilterItem(**asdict(task), min_doc_tokens=config.min_doc_tokens, per_key=run.drops.per_key,
+                                     text_chars=run.drops.text_chars) for task in run.shard_tasks()],
                          use_ray, FilterResult)
     by_language: Dict[str, list] = {}
+    sample = DropSamples(run.drops.per_key)
     for result in filtered:
         for lang, counts in result.by_language.items():
             total = by_language.setdefault(lang, [0, 0, 0, 0])
             for k in range(4):
                 total[k] += counts[k]
+        if result.drops:
+            sample.add(result.drops["rows"], result.drops["per_key"])
     removed_by_language = Counter({lang: c[3] for lang, c in by_language.items()})
     return SubstringOutcome(by_language, {
         "tokenizer": config.tokenizer, "min_tokens": config.min_tokens, "min_doc_tokens": config.min_doc_tokens,
@@ -251,4 +270,4 @@ def run_substring(run: SubstringRun, use_ray: bool) -> SubstringOutcome:
         "removed_characters": sum(removed_by_language.values()),
         "removed_characters_by_language": dict(sorted(removed_by_language.items())),
         "first_occurrence_kept": False,
-    })
+    }, {"per_key": sample.per_key, "rows": sample.rows()})

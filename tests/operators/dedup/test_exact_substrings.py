@@ -1,6 +1,7 @@
 """Exact-substring dedup: planted repeats of 50 and 49 Qwen2 tokens in real text (NTREX-128), the
 suffix-array marking against brute force, and the pipeline stage byte for byte."""
 
+import json
 import random
 
 import numpy as np
@@ -13,6 +14,7 @@ from operators.dedup.exact_substrings import character_ranges, duplicated_token_
 from pipelines.global_dedup.dedup import DedupConfig, dedup
 from pipelines.global_dedup.substring_dedup import REMOVED_COLUMN
 from pipelines.tools.reference_documents import documents
+from tests.fixtures.curated_output import shard_paths
 from tests.fixtures.shared_data import shared_path
 
 LANGS = ("en", "zh", "ja", "th", "ru", "ar")
@@ -129,11 +131,18 @@ def test_substring_stage_output_matches_expected_text_byte_for_byte(tokenizer, n
             pq.write_table(pa.table({"id": [r[0] for r in part], "text": [r[1] for r in part],
                                      "lang": [lang] * len(part)}), inputs / lang / f"part-{number}.parquet")
     stats = dedup(DedupConfig(), str(inputs), str(tmp_path / "out"), stage="substring", in_process=True)
-    rows = [r for p in sorted((tmp_path / "out").glob("*/*.parquet")) for r in pq.read_table(p).to_pylist()]
+    rows = [r for p in shard_paths(tmp_path / "out") for r in pq.read_table(p).to_pylist()]
     assert {r["id"]: r["text"] for r in rows} == expected
     assert {r["id"]: r[REMOVED_COLUMN] for r in rows} == cut
     substring = stats.operator("substring")
     assert substring.dropped == {"dup:substring_short": len(LANGS)}
+    # The sample of dropped documents shows each one's text before the cut and how much the cut took.
+    dropped = pq.read_table(tmp_path / "out" / "_drops" / "drops.parquet").to_pylist()
+    assert {(r["operator"], r["reason"], r["lang"], r["id"]) for r in dropped} == {
+        ("substring", "dup:substring_short", lang, f"{lang}-short") for lang in LANGS}
+    for r in dropped:
+        assert json.loads(r["signals"])[REMOVED_COLUMN] == span_only[r["lang"]]
+        assert len(r["text"]) == min(span_only[r["lang"]], 2000)
     assert substring.noted == {"substring:trimmed": 2 * len(LANGS)}
     details = stats.details["substring"]
     removed = {lang: 0 for lang in LANGS}
