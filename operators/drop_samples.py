@@ -112,14 +112,19 @@ def candidates(operator: str, table: pa.Table, reasons: Sequence[Optional[str]],
         members.sort()
         chosen.extend((reason, lang, rank, identity, i) for rank, identity, _source, i in members[:sampling.per_key])
     # Only the chosen rows are turned into Python values.
-    wanted = ["url", "source", "text", "src_text", "tgt_text"] + _signal_columns(table)
-    picked = table.select([c for c in wanted if c in table.column_names]).take([i for *_, i in chosen]).to_pylist()
     signal_columns = _signal_columns(table)
+    wanted = ["url", "source", "text", "src_text", "tgt_text"] + signal_columns
+    picked = table.select([c for c in wanted if c in table.column_names]).take([i for *_, i in chosen]).to_pylist()
     return [{"operator": operator, "reason": reason, "lang": lang, "id": identity,
              "url": _string(row, "url", 10_000), "source": _string(row, "source", 10_000),
              "signals": _signals(row, signal_columns), "text": _document_text(row, sampling.text_chars),
              "rank": rank}
             for (reason, lang, rank, identity, _i), row in zip(chosen, picked)]
+
+
+def payload(rows: List[dict], per_key: int) -> dict:
+    """How sampled rows travel (a runner's report, a task's result): ``{"per_key", "rows"}``."""
+    return {"per_key": per_key, "rows": rows}
 
 
 def _order(row: dict) -> tuple:
@@ -151,6 +156,13 @@ class DropSamples:
                 kept = sorted(group.values(), key=_order)[:self.per_key]
                 self._groups[key] = {(row["id"], row["source"]): row for row in kept}
 
+    def payload(self) -> dict:
+        return payload(self.rows(), self.per_key)
+
+    def add_payload(self, data: Optional[dict]) -> None:
+        if data:
+            self.add(data["rows"], data["per_key"])
+
     def merge(self, other: "DropSamples") -> "DropSamples":
         self.add(other.rows(), other.per_key)
         return self
@@ -179,4 +191,4 @@ class DropSamples:
         return samples
 
 
-__all__ = ["COLUMNS", "DropSampling", "DropSamples", "candidates", "rank_of"]
+__all__ = ["COLUMNS", "DropSampling", "DropSamples", "candidates", "payload", "rank_of"]

@@ -29,7 +29,7 @@ import pyarrow as pa
 import xxhash
 
 from operators.base import Operator, Outcome, Reason, Source
-from operators.drop_samples import DropSampling, candidates
+from operators.drop_samples import DropSampling, candidates, payload
 from operators.stats import SAMPLES_PER_REASON, merge_samples
 
 log = logging.getLogger(__name__)
@@ -230,7 +230,7 @@ class OperatorRunner:
             if samples:
                 extra["samples"] = samples
             if drops:
-                extra["drops"] = {"per_key": self.drops.per_key, "rows": drops}
+                extra["drops"] = payload(drops, self.drops.per_key)
             self.sink.add(self.name, batch.num_rows, table.num_rows, dict(dropped), key=batch_key(self.name, batch),
                           **extra)
         return table
@@ -288,7 +288,7 @@ class SourceRunner:
         if self.sink is not None and docs_in:
             extra: dict = {"samples": samples} if samples else {}
             if drops:
-                extra["drops"] = {"per_key": self.drops.per_key, "rows": drops}
+                extra["drops"] = payload(drops, self.drops.per_key)
             self.sink.add(self.name, docs_in, docs_out, dropped, key=key, **extra)
 
 

@@ -174,8 +174,7 @@ class PipelineStats:
         ``{"read", "without_documents", "samples"}`` for the locations the report covers; ``drops``:
         ``{"per_key", "rows"}``, the batch's candidates for the dropped-document sample."""
         self.operator(name).add(docs_in, docs_out, dropped, by_language, noted, samples, files)
-        if drops:
-            self.drop_samples.add(drops["rows"], drops["per_key"])
+        self.drop_samples.add_payload(drops)
 
     def add_kept(self, per_language: Mapping[str, int]) -> None:
         self.kept_per_language.update({k: v for k, v in per_language.items() if v})

@@ -36,7 +36,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from common.atomic_io import save_npy, write_json
-from operators.drop_samples import DropSampling, DropSamples, candidates
+from operators.drop_samples import DropSampling, DropSamples, candidates, payload
 from operators.dedup.minhash import MinHashConfig, band_keys, signatures
 from pipelines.global_dedup.connected_components import (
     component_roots,
@@ -200,7 +200,7 @@ def filter_task(item: FilterItem) -> FilterResult:
             CLUSTER_ROOT_COLUMN, pa.array(roots, type=pa.int64()))
         reasons = [None if k else REASON for k in keep.tolist()]
         drops = candidates("minhash", with_cluster, reasons, "id", sampling)
-    return FilterResult(by_language, {"per_key": sampling.per_key, "rows": drops})
+    return FilterResult(by_language, payload(drops, sampling.per_key))
 
 
 def representative_ids(rows: List[dict], inputs: List[str]) -> List[dict]:
@@ -273,8 +273,8 @@ def run_minhash(run: MinHashRun, use_ray: bool) -> MinHashOutcome:
             counts[0] += docs_in
             counts[1] += docs_out
         if result.drops:
-            sample.add(result.drops["rows"], result.drops["per_key"])
-    drops = {"per_key": sample.per_key, "rows": representative_ids(sample.rows(), run.inputs)}
+            sample.add_payload(result.drops)
+    drops = payload(representative_ids(sample.rows(), run.inputs), sample.per_key)
     return MinHashOutcome(by_language, dict(without_words), {
         "ngram": run.config.ngram, "bands": run.config.bands, "rows": run.config.rows,
         "approximate_threshold": round(run.config.approximate_threshold, 4),

@@ -37,7 +37,7 @@ from common.atomic_io import save_npz
 from common.config_check import ConfigError, PathOrName
 from common.tokenizer import load_tokenizer, tokenizer_source
 from operators.dedup.exact_substrings import character_ranges, duplicated_token_mask, remove_ranges, token_runs
-from operators.drop_samples import DropSampling, DropSamples, candidates
+from operators.drop_samples import DropSampling, DropSamples, candidates, payload
 from pipelines.runtime.shard_files import ShardTask, StageFiles, write_shard
 from pipelines.runtime.task_map import run_stage
 
@@ -226,7 +226,7 @@ def filter_task(item: FilterItem) -> FilterResult:
             original = original.drop_columns([REMOVED_COLUMN])
         original = original.append_column(REMOVED_COLUMN, pa.array(removed_chars.astype(np.int32)))
         drops = candidates("substring", original, [None if k else REASON for k in keep.tolist()], "id", sampling)
-    return FilterResult(counts, {"per_key": sampling.per_key, "rows": drops})
+    return FilterResult(counts, payload(drops, sampling.per_key))
 
 
 @dataclass
@@ -259,8 +259,7 @@ def run_substring(run: SubstringRun, use_ray: bool) -> SubstringOutcome:
             total = by_language.setdefault(lang, [0, 0, 0, 0])
             for k in range(4):
                 total[k] += counts[k]
-        if result.drops:
-            sample.add(result.drops["rows"], result.drops["per_key"])
+        sample.add_payload(result.drops)
     removed_by_language = Counter({lang: c[3] for lang, c in by_language.items()})
     return SubstringOutcome(by_language, {
         "tokenizer": config.tokenizer, "min_tokens": config.min_tokens, "min_doc_tokens": config.min_doc_tokens,
@@ -270,4 +269,4 @@ def run_substring(run: SubstringRun, use_ray: bool) -> SubstringOutcome:
         "removed_characters": sum(removed_by_language.values()),
         "removed_characters_by_language": dict(sorted(removed_by_language.items())),
         "first_occurrence_kept": False,
-    }, {"per_key": sample.per_key, "rows": sample.rows()})
+    }, sample.payload())

@@ -82,8 +82,7 @@ def curate_parallel(config: ParallelConfig, inputs: List[str], output: str, in_p
     stats = PipelineStats(steps.names + [DEDUP_STEP])
     for result in results:
         stats.merge(PipelineStats.from_dict(result.stats))
-        if result.drops:
-            stats.drop_samples.add(result.drops["rows"], result.drops["per_key"])
+        stats.drop_samples.add_payload(result.drops)
     if not in_process:
         publish_stats("curate_parallel", stats, steps.names, work)
     present = [f if r.rows else None for f, r in zip(filtered, results)]

@@ -87,8 +87,7 @@ def filter_task(item: FilterItem) -> FilterResult:
     with ParquetStream(item.filtered) as out:
         for table in InProcessExecutor().stream(steps, [item.location], stats):
             out.write(_with_keys(table))
-    return FilterResult(stats.to_dict(), out.rows,
-                        {"per_key": stats.drop_samples.per_key, "rows": stats.drop_samples.rows()})
+    return FilterResult(stats.to_dict(), out.rows, stats.drop_samples.payload())
 
 
 def dedup_drop_candidates(filtered: List[Optional[str]], reasons: List[List[Optional[str]]],

@@ -29,19 +29,22 @@ def _status(value) -> str:
 
 
 def job_report(client, job_id: str) -> tuple:
-    """(status, the heading line, the table or a sentence saying why there is none)."""
+    """(status, the heading line, the job's last statistics in its log or None)."""
     info = client.get_job_info(job_id)
     status = _status(info.status)
     pipeline = (info.metadata or {}).get("pipeline", "")
     heading = f"{job_id}: {status}" + (f" (pipeline {pipeline}" if pipeline else " (") + \
         (f", Ray job {info.job_id})" if info.job_id else ")")
-    running: Optional[RunningStats] = last_running_stats(client.get_job_logs(job_id))
-    if running is None:
-        body = "no statistics in the job's log yet" if status not in TERMINAL else \
-            "the job's log holds no statistics (it stopped before its first chunk finished)"
-    else:
-        body = f"{running.heading()}:\n{running.stats.table()}"
-    return status, heading, body
+    return status, heading, last_running_stats(client.get_job_logs(job_id))
+
+
+def describe(status: str, running: Optional[RunningStats]) -> str:
+    """The table under its heading, or a sentence saying why there is none."""
+    if running is not None:
+        return f"{running.heading()}:\n{running.stats.table()}"
+    if status in TERMINAL:
+        return "the job's log holds no statistics (it stopped before its first chunk finished)"
+    return "no statistics in the job's log yet"
 
 
 def follow(client, job_id: str, show: Callable[[str], None], poll_s: float = 2.0,
@@ -50,8 +53,9 @@ def follow(client, job_id: str, show: Callable[[str], None], poll_s: float = 2.0
     shown = None
     deadline = time.time() + timeout
     while True:
-        status, heading, body = job_report(client, job_id)
-        if body != shown and (status in TERMINAL or not body.startswith("no statistics")):
+        status, heading, running = job_report(client, job_id)
+        body = describe(status, running)
+        if body != shown and (running is not None or status in TERMINAL):
             show(f"{heading}\n{body}")
             shown = body
         if status in TERMINAL or time.time() > deadline:
@@ -76,10 +80,10 @@ def main(argv: Optional[List[str]] = None) -> int:
             status = follow(client, args.job_id, lambda text: print(text + "\n", flush=True))
             print(f"{args.job_id}: {status}")
             return 0 if status == "SUCCEEDED" else 1
-        _status_value, heading, body = job_report(client, args.job_id)
+        status, heading, running = job_report(client, args.job_id)
     except (RuntimeError, ConnectionError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     print(heading)
-    print(body)
+    print(describe(status, running))
     return 0

@@ -145,15 +145,16 @@ class StatsCollector:
                                 drops=drops)
         return True
 
-    def pop(self, chunk: str) -> dict:
-        """A finished chunk's statistics (as ``stats.json`` holds them); call :meth:`pop_drops` first."""
+    def pop_chunk(self, chunk: str) -> tuple:
+        """A finished chunk's statistics (as ``stats.json`` holds them) and its sampled dropped documents (a
+        :func:`operators.drop_samples.payload`)."""
         self._seen.pop(chunk, None)
-        return self._chunks.pop(chunk, PipelineStats()).to_dict()
+        stats = self._chunks.pop(chunk, PipelineStats())
+        return stats.to_dict(), stats.drop_samples.payload()
 
-    def pop_drops(self, chunk: str) -> dict:
-        """A finished chunk's sampled dropped documents: ``{"per_key", "rows"}``."""
-        samples = self._chunks[chunk].drop_samples if chunk in self._chunks else None
-        return {"per_key": samples.per_key if samples else 0, "rows": samples.rows() if samples else []}
+    def pop(self, chunk: str) -> dict:
+        """A finished chunk's statistics alone."""
+        return self.pop_chunk(chunk)[0]
 
     def duplicate_reports(self) -> int:
         return self.duplicates

@@ -88,9 +88,9 @@ def run_chunk(steps: StepList, chunk: Chunk, tmp_dir: str, rows_per_file: int, c
 
     sink = RayStatsSink(collector, chunk.name, PIPELINE_NAME, job_labels())
     manifests = RayDataExecutor(cpus_per_task).execute(steps, chunk.files, sink, write)
-    drops = ray.get(collector.pop_drops.remote(chunk.name))
-    stats = PipelineStats(steps.names).merge(PipelineStats.from_dict(ray.get(collector.pop.remote(chunk.name))))
-    stats.drop_samples.add(drops["rows"], drops["per_key"])
+    counts, drops = ray.get(collector.pop_chunk.remote(chunk.name))
+    stats = PipelineStats(steps.names).merge(PipelineStats.from_dict(counts))
+    stats.drop_samples.add_payload(drops)
     return concat_manifests(manifests), stats
 
 
@@ -188,19 +188,18 @@ def curate(config: CurateConfig, inputs: List[str], output: str, in_process: boo
                 future.result()
 
     shards.remove_tmp()
-    total = PipelineStats(steps.names)
+    total, earlier = PipelineStats(steps.names), PipelineStats(steps.names)
+    done_now = {chunk.name for chunk in todo}
     for chunk in chunks:
-        total.merge(shards.chunk_stats(chunk))
+        committed = shards.chunk_stats(chunk)
+        total.merge(committed)
+        if chunk.name not in done_now:
+            earlier.merge(committed)
     if collector is not None and len(todo) < len(chunks):
         # A resumed run is a job of its own: its metrics hold what its stats.json does, the chunks an earlier
         # run committed included.
         from pipelines.runtime.ray_stats import export_stats, job_labels
 
-        done = {chunk.name for chunk in todo}
-        earlier = PipelineStats(steps.names)
-        for chunk in chunks:
-            if chunk.name not in done:
-                earlier.merge(shards.chunk_stats(chunk))
         export_stats(PIPELINE_NAME, earlier, steps.names, job_labels())
     total.add_skipped_inputs(expansion.skipped)
     total.check()
