@@ -28,6 +28,7 @@ import pyarrow.parquet as pq
 
 from common.atomic_io import atomic_write, check_plan, finish_run
 from common.fingerprints import files_identity, settings_plan
+from operators.decontamination.filter import prepare as prepare_decontamination
 from operators.sft.scoring import load_function
 from operators.stats import PipelineStats
 from pipelines.runtime.cli import add_overwrite_argument, add_ray_arguments, run_pipeline
@@ -48,6 +49,7 @@ def curate_sft(config: SftConfig, inputs: List[str], output: str, in_process: bo
     work = os.path.join(output, "_work")
     check_plan(output, {"pipeline": PIPELINE_NAME, "inputs": files_identity(locations),
                         **settings_plan(config, drop=["num_cpus"])}, overwrite)
+    prepare_decontamination(config.decontamination)   # the benchmark index, once, before any work
     if not in_process:
         init_ray(ray_address, config.num_cpus)
     items = [CleanItem(loc, asdict(config), os.path.join(work, f"part-{i:05d}.parquet"))
@@ -66,7 +68,7 @@ def curate_sft(config: SftConfig, inputs: List[str], output: str, in_process: bo
     with atomic_write(os.path.join(output, "sft.jsonl")) as handle:
         for row, reason in zip(rows, reasons):
             if reason is None:
-                record = {k: v for k, v in row.items() if k != "instruction"}
+                record = {k: v for k, v in row.items() if k not in ("instruction", "contamination_coverage")}
                 record["messages"] = json.loads(record["messages"])
                 handle.write(json.dumps(record, ensure_ascii=False) + "\n")
                 lang = row["lang"] or "und"

@@ -1,6 +1,7 @@
 """The SFT-data pipeline's steps and its per-file task (paper §4.1.1):
 
     SftReader → SftCleaner → SftScorer (when ``scoring`` hooks are set)    one task per input file: clean_task
+      → Decontaminate (when ``decontamination.benchmarks`` are set)
     then dedup over all files together                                     pipelines/sft/dedup.py
 """
 
@@ -12,6 +13,7 @@ import pyarrow as pa
 
 from common.atomic_io import write_parquet
 from common.config_check import build
+from operators.decontamination.filter import Decontaminate
 from operators.sft.cleaning import SftCleaner
 from operators.sft.reader import SftReader
 from operators.sft.scoring import SftScorer
@@ -26,6 +28,8 @@ def sft_steps(config: SftConfig) -> StepList:
     operators = [SftCleaner(config.cleaning)]
     if config.scoring:
         operators.append(SftScorer(config.scoring))
+    if config.decontamination.enabled:
+        operators.append(Decontaminate(config.decontamination, text_columns=("messages",), message_columns=("messages",)))
     return StepList.of(SftReader(config.reader), *operators)
 
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Optional
 
 from common.config_check import ConfigError, build, check_section_files, config_dir, read_yaml_mapping
+from operators.decontamination.filter import DecontaminationConfig
 from operators.drop_samples import DropSampling
 from operators.web.extract import ExtractConfig
 from operators.web.langid import LanguageIdConfig
@@ -57,6 +58,9 @@ class CurateConfig:
     langid: LanguageIdConfig = field(default_factory=LanguageIdConfig)
     quality: QualityConfig = field(default_factory=QualityConfig)
     perplexity: PerplexityConfig = field(default_factory=PerplexityConfig)
+    # Benchmark decontamination (operators/decontamination/); off until benchmarks are named. A page that quotes
+    # a benchmark keeps the rest of its text: action cut.
+    decontamination: DecontaminationConfig = field(default_factory=lambda: DecontaminationConfig(action="cut"))
     output: OutputConfig = field(default_factory=OutputConfig)
     ray: RayConfig = field(default_factory=RayConfig)
     # A sample of the dropped documents, per operator x reason x language, into OUT/_drops/.

@@ -27,6 +27,7 @@ from common.atomic_io import check_plan, finish_run
 from common.config_check import ConfigError
 from common.fingerprints import file_identity, files_identity, settings_plan
 from common.remote_files import COMMON_CRAWL_HTTPS, expand_input_files
+from operators.decontamination.filter import prepare as prepare_decontamination
 from operators.stats import PipelineStats
 from pipelines.runtime.cli import add_overwrite_argument, add_ray_arguments, run_pipeline
 from pipelines.runtime.executor import InProcessExecutor, RayDataExecutor, StepList
@@ -141,6 +142,8 @@ def curate(config: CurateConfig, inputs: List[str], output: str, in_process: boo
     chunks = plan_chunks(locations, config.output.chunk_files)
     check_plan(shards.root, run_plan(config, locations), overwrite)
     todo = [c for c in chunks if not shards.is_done(c)]
+    if todo:
+        prepare_decontamination(config.decontamination)   # the benchmark index, once, before any work
     log.info("%d input files in %d chunks; %d already done", len(locations), len(chunks), len(chunks) - len(todo))
 
     collector = None

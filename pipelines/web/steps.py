@@ -1,9 +1,11 @@
 """The web pipeline's steps, in order (paper §3.1.1):
 
     WarcReader → UrlFilter → extraction (fast or trafilatura engine) → LanguageIdFilter → QualityFilter
-    → PerplexityFilter
+    → PerplexityFilter → Decontaminate
 
-The perplexity step runs when ``perplexity.model_dir`` is set. The URL filter runs before extraction, as the
+The perplexity step runs when ``perplexity.model_dir`` is set, decontamination when ``decontamination.benchmarks``
+names benchmark files (last: it is the only step that compares with another corpus, so it sees the fewest
+documents). The URL filter runs before extraction, as the
 paper puts it, "to avoid subsequent computationally expensive processing": a blocked URL costs nothing to
 drop, while extraction is most of the CPU time. A new web step is an operator in ``operators/web/`` and a
 line here; its config section goes in ``pipelines/web/config.py``.
@@ -11,6 +13,7 @@ line here; its config section goes in ``pipelines/web/config.py``.
 
 from __future__ import annotations
 
+from operators.decontamination.filter import Decontaminate
 from operators.web.extract import make_extractor
 from operators.web.langid import LanguageIdFilter
 from operators.web.perplexity import PerplexityFilter
@@ -32,4 +35,6 @@ def web_steps(config: CurateConfig) -> StepList:
     ]
     if config.perplexity.enabled:
         operators.append(PerplexityFilter(config.perplexity))
+    if config.decontamination.enabled:
+        operators.append(Decontaminate(config.decontamination))
     return StepList.of(WarcReader(config.reader), *operators, drops=config.drops)

@@ -213,3 +213,40 @@ def test_embedding_model_folder_is_loaded_and_used(tmp_path):
                                                               embedding_model=str(tmp_path / "encoder"),
                                                               embedding_threshold=0.9999))
     assert reasons == [None, None, "dedup:semantic", None]
+
+
+def test_conversations_quoting_a_benchmark_are_dropped(tmp_path, monkeypatch):
+    """Translation requests from NTREX-128; ten replies quote a FLORES-200 dev sentence (one with small edits,
+    one in German): exactly those ten are dropped as contaminated:flores, the rest kept."""
+    from tests.fixtures.shared_data import shared_path
+
+    monkeypatch.setenv("MARCO_CACHE", str(tmp_path / "cache"))
+    flores = {lang: (shared_path("flores200_dev") / f"{code}.dev").read_text(encoding="utf-8").splitlines()
+              for lang, code in (("en", "eng_Latn"), ("de", "deu_Latn"))}
+    english = ntrex("eng_Latn.txt", 60)
+    records, planted = [], set()
+    for k in range(60):
+        reply = f"Here is a summary: {english[k]}"
+        if k % 6 == 0:
+            quoted = flores["de"][k] if k == 12 else flores["en"][k].lower().replace(",", "") if k == 18 else flores["en"][k]
+            reply += f" As the report put it: {quoted}"
+            planted.add(f"c-{k}")
+        records.append({"instruction": f"Summarize item {k}: {english[(k + 7) % 60]}", "output": reply, "id": f"c-{k}"})
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "chat.jsonl").write_text("\n".join(json.dumps(r) for r in records) + "\n", encoding="utf-8")
+    config = SftConfig()
+    config.dedup = SftDedupConfig(minhash=False, simhash=False)
+    config.decontamination = build_decontamination({"benchmarks": [
+        {"name": "flores", "path": str(shared_path("flores200_dev")), "format": "flores"}]})
+    stats = curate_sft(config, [str(tmp_path / "in")], str(tmp_path / "out"), in_process=True).to_dict()
+    ops = {op["name"]: op for op in stats["operators"]}
+    assert ops["decontamination"]["dropped"] == {"contaminated:flores": len(planted)}
+    kept = {json.loads(line)["id"] for line in (tmp_path / "out" / "sft.jsonl").read_text().splitlines()}
+    assert kept == {r["id"] for r in records} - planted
+
+
+def build_decontamination(data):
+    from common.config_check import build
+    from operators.decontamination.filter import DecontaminationConfig
+
+    return build(DecontaminationConfig, data)

@@ -179,3 +179,44 @@ def test_documented_config_resolves_its_paths_against_its_own_folder(tmp_path, m
     (tmp_path / "lists" / "blocked.txt").write_text("example.com\n")
     assert load_config(str(tmp_path / "mine.yaml")).url_filter.blocked_domains_path == str(
         tmp_path / "lists" / "blocked.txt")
+
+
+def _decontaminated(config_path_text, benchmark, action):
+    from common.config_check import build
+    from operators.decontamination.filter import DecontaminationConfig
+
+    config = load_config(None)
+    config.decontamination = build(DecontaminationConfig, {"action": action, "benchmarks": [
+        {"name": "demo-bench", "path": str(benchmark), "format": "jsonl", "fields": ["question"], "lang": "en"}]})
+    return config
+
+
+def test_a_page_quoting_a_benchmark_is_cut_or_dropped(demo_warc, tmp_path, monkeypatch, ray_local):
+    """A benchmark item made of two sentences of a kept English page: with action cut the page stays without
+    them (the note contaminated:demo-bench); with drop (here on Ray) it is gone and counted."""
+    import json
+
+    monkeypatch.setenv("MARCO_CACHE", str(tmp_path / "cache"))
+    curate(load_config(None), [demo_warc], str(tmp_path / "plain"), in_process=True)
+    rows = [r for shard in shard_paths(tmp_path / "plain") for r in pq.read_table(shard).to_pylist()]
+    page = max((r for r in rows if r["lang"] == "en"), key=lambda r: len(r["text"]))
+    sentences = sorted((s.strip() for s in page["text"].replace("\n", " ").split(". ") if len(s.split()) >= 8),
+                       key=len, reverse=True)[:2]
+    item = ". ".join(sentences) + "."
+    benchmark = tmp_path / "bench.jsonl"
+    benchmark.write_text(json.dumps({"question": item}) + "\n", encoding="utf-8")
+
+    curate(_decontaminated(None, benchmark, "cut"), [demo_warc], str(tmp_path / "cut"), in_process=True)
+    cut = {r["url"]: r["text"] for shard in shard_paths(tmp_path / "cut") for r in pq.read_table(shard).to_pylist()}
+    assert set(cut) == {r["url"] for r in rows}
+    assert all(s not in cut[page["url"]] for s in sentences) and len(cut[page["url"]]) < len(page["text"])
+    assert {u: t for u, t in cut.items() if u != page["url"]} == {r["url"]: r["text"] for r in rows if r["url"] != page["url"]}
+    ops = {op["name"]: op for op in read_stats(str(tmp_path / "cut"))["operators"]}
+    assert ops["decontamination"]["dropped"] == {} and ops["decontamination"]["noted"] == {"contaminated:demo-bench": 1}
+
+    curate(_decontaminated(None, benchmark, "drop"), [demo_warc], str(tmp_path / "drop"))
+    dropped = {r["url"] for shard in shard_paths(tmp_path / "drop") for r in pq.read_table(shard).to_pylist()}
+    assert dropped == {r["url"] for r in rows} - {page["url"]}
+    stats = read_stats(str(tmp_path / "drop"))
+    assert_invariant(stats)
+    assert {op["name"]: op for op in stats["operators"]}["decontamination"]["dropped"] == {"contaminated:demo-bench": 1}

@@ -1,0 +1,81 @@
+"""Sentence spans for the embedding check: a document's sentences and a benchmark item's.
+
+Breaks at line ends and after sentence-final punctuation of the scripts we curate (Latin, Cyrillic, Greek,
+Arabic ``؟`` and Urdu ``۔``, Devanagari and Bengali ``।``, CJK ``。！？``); any piece longer than
+:data:`MAX_CHARS` is cut at a space near that length. Thai, Lao, Khmer and Myanmar write no sentence
+punctuation (a space ends a clause or a sentence): a piece of them longer than the smallest of
+:data:`UNPUNCTUATED_CHARS` becomes overlapping windows of each of those lengths, cut at spaces, each starting half
+a window after the previous one, so a sentence of any usual length (FLORES-200 Thai: 120 characters median,
+300 at the 95th percentile) lies mostly inside one window. Pieces with fewer than :data:`MIN_UNITS` units (``ngrams.units``) are not
+sentences worth comparing (headings, menu items, numbers).
+"""
+
+from __future__ import annotations
+
+from typing import List, Tuple
+
+import regex
+
+from operators.decontamination.ngrams import UNIT, UNIT_IS_CHAR
+
+MAX_CHARS = 400
+MIN_UNITS = 4           # words; characters of unspaced scripts count half
+UNPUNCTUATED_CHARS = (120, 240)
+_UNPUNCTUATED = regex.compile(r"[\p{Thai}\p{Lao}\p{Khmer}\p{Myanmar}]")
+_BREAK = regex.compile(r"[.!?;؟۔।॥]+[\"'”’»)\]]*(?=\s)|[。！？；]+[”’」』）]*|\n+")
+
+
+def _windows(text: str, start: int, end: int, size: int) -> List[Tuple[int, int]]:
+    """Overlapping windows of about ``size`` characters, cut at spaces, half a window apart."""
+    spaces = [start] + [i + 1 for i in range(start, end) if text[i] == " "] + [end]
+    out, first = [], 0
+    while True:
+        last = first
+        while last + 1 < len(spaces) and spaces[last + 1] - spaces[first] <= size:
+            last += 1
+        last = max(last, first + 1) if first + 1 < len(spaces) else last
+        out.append((spaces[first], spaces[last]))
+        if spaces[last] >= end:
+            return out
+        middle = first + 1
+        while middle < last and spaces[middle] - spaces[first] < size // 2:
+            middle += 1
+        first = middle
+
+
+def _pieces(text: str, start: int, end: int) -> List[Tuple[int, int]]:
+    if end - start > min(UNPUNCTUATED_CHARS) and len(_UNPUNCTUATED.findall(text, start, end)) * 2 > end - start:
+        return [w for size in UNPUNCTUATED_CHARS for w in _windows(text, start, end, size)]
+    out = []
+    while end - start > MAX_CHARS:
+        cut = text.rfind(" ", start + MAX_CHARS // 2, start + MAX_CHARS)
+        cut = cut if cut > start else start + MAX_CHARS
+        out.append((start, cut))
+        start = cut
+    out.append((start, end))
+    return out
+
+
+def _weight(text: str) -> float:
+    return sum(0.5 if UNIT_IS_CHAR(m.group()) else 1.0 for m in UNIT.finditer(text))
+
+
+def sentence_spans(text: str) -> List[Tuple[int, int]]:
+    """[start, end) character spans of the text's sentences, whitespace trimmed."""
+    spans, start = [], 0
+    for match in _BREAK.finditer(text):
+        spans.extend(_pieces(text, start, match.end()))
+        start = match.end()
+    spans.extend(_pieces(text, start, len(text)))
+    out = []
+    for a, b in spans:
+        while a < b and text[a].isspace():
+            a += 1
+        while b > a and text[b - 1].isspace():
+            b -= 1
+        if b > a and _weight(text[a:b]) >= MIN_UNITS:
+            out.append((a, b))
+    return out
+
+
+__all__ = ["sentence_spans", "MAX_CHARS", "MIN_UNITS"]
