@@ -6,8 +6,8 @@ Pairs: NTREX-128, the 1,997 sentences of 8 directions (en-de, en-zh, en-ja, en-t
 zh-ja, de-fr), 15,976 pairs.
 
 (a) heuristics: ``PairFilter`` (all rules, lid.176 on both sides) in batches of 2,000, one process.
-(b) LASER path: ``LaserScorer`` (tokenize -> BPE -> BiLSTM -> margin) on 2,000 en-de pairs with an
-    encoder of the real LASER shape (5-layer BiLSTM, 512 units per direction, 320-dim embeddings,
+(b) LASER path: ``SimilarityScorer``, ``encoder: laser`` (tokenize -> BPE -> BiLSTM -> margin) on 2,000 en-de
+    pairs with an encoder of the real LASER shape (5-layer BiLSTM, 512 units per direction, 320-dim embeddings,
     50,004-token vocabulary) and random weights: the real checkpoint cannot be downloaded here, and
     the cost depends on the shape, not the weights. BPE codes are small, so the BPE step is cheaper
     than with the real 50k codes. One torch thread (per core); ``device: cpu``.
@@ -31,9 +31,11 @@ import pyarrow as pa
 from bench.report import save_report
 from common.config_check import build
 from common.languages import FLORES_CODES
-from operators.parallel.laser import ENCODER, LaserConfig, LaserScorer
+from operators.embeddings.encoders import LASER_FILES
 from operators.parallel.pair_filters import PairFilter, PairFilterConfig
+from operators.parallel.similarity import SimilarityConfig, SimilarityScorer
 
+ENCODER = LASER_FILES[2]  # the BiLSTM checkpoint
 DEFAULT_DATA = Path(os.environ.get("MARCO_SHARED_DATA", ROOT.parent / "shared" / "data"))
 DIRECTIONS = [("en", "de"), ("en", "zh"), ("en", "ja"), ("en", "th"), ("en", "ar"), ("en", "ru"), ("zh", "ja"), ("de", "fr")]
 
@@ -91,8 +93,8 @@ def main() -> int:
     en, de = sentences(data, "en")[:2000], sentences(data, "de")[:2000]
     with tempfile.TemporaryDirectory() as folder:
         laser_sized_model(folder, en + de)
-        config = build(LaserConfig, {"model_dir": folder, "device": "cpu"})
-        scorer = LaserScorer(config)
+        config = build(SimilarityConfig, {"encoder": "laser", "model_dir": folder, "device": "cpu"})
+        scorer = SimilarityScorer(config)
         scorer.setup()
         scorer.process(table("en", "de", en[:20], de[:20]))  # warm-up
         started = time.process_time()

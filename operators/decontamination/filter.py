@@ -38,7 +38,7 @@ from common.config_check import ConfigError, ConfigPath
 from operators.base import Operator, Outcome
 from operators.decontamination.benchmarks import BenchmarkConfig
 from operators.decontamination.index import BenchmarkIndex, IndexSettings, open_index, prepare_index
-from operators.decontamination.ngrams import CHAR_N, WORD_N, ngram_keys, units
+from operators.decontamination.ngrams import CHAR_N, WORD_N, ngram_keys, unit_hashes, units
 from operators.decontamination.sentences import sentence_spans
 from operators.resources import resource_path
 
@@ -177,12 +177,13 @@ class _Match:
         self.spans: Dict[int, List[Tuple[int, int]]] = {}
         self.similarity = 0.0
 
-    def cover(self, index: BenchmarkIndex, row: int, first: int, count: int, span: Tuple[int, int]) -> None:
+    def cover(self, index: BenchmarkIndex, row: int, first: int, count: int, span: Optional[Tuple[int, int]]) -> None:
         mask = self.covered.get(row)
         if mask is None:
             mask = self.covered[row] = np.zeros(int(index.item_units[row]), dtype=bool)
         mask[first:first + count] = True
-        self.spans.setdefault(row, []).append(span)
+        if span is not None:
+            self.spans.setdefault(row, []).append(span)
 
     def coverage(self, index: BenchmarkIndex) -> Tuple[float, Optional[int]]:
         best, best_row = 0.0, None
@@ -226,10 +227,13 @@ class Decontaminate(Operator):
         return state
 
     # -- the two checks --------------------------------------------------------------------------------
-    def _exact(self, text: str, match: _Match) -> np.ndarray:
-        """Marks n-gram matches; returns the text's unit start offsets (for the sentence check's skip)."""
+    def _exact(self, text: str, match: _Match, spans: bool = False) -> None:
+        """Marks the n-gram matches; with ``spans``, also where in the text they are (a slower pass, for cut)."""
         index = self._index
-        hashes, is_char, starts, ends = units(text)
+        if spans:
+            hashes, is_char, starts, ends = units(text)
+        else:
+            hashes, is_char = unit_hashes(text)
         keys, first, length = ngram_keys(hashes, is_char, self.config.word_n, self.config.char_n)
         if len(keys):
             rows = index.lookup(np.unique(keys))
@@ -238,9 +242,8 @@ class Decontaminate(Operator):
                 positions = order[np.searchsorted(keys[order], index.keys[rows])]
                 for r, p in zip(rows.tolist(), positions.tolist()):
                     item = int(index.rows[r])
-                    span = (int(starts[first[p]]), int(ends[first[p] + length[p] - 1]))
+                    span = (int(starts[first[p]]), int(ends[first[p] + length[p] - 1])) if spans else None
                     match.cover(index, item, int(index.starts[r]), int(index.spans[r]), span)
-        return starts
 
     def _threshold(self, lang: Optional[str]) -> float:
         return float(self._similarity.get(lang or "", self._default_similarity))
@@ -304,6 +307,7 @@ class Decontaminate(Operator):
                 reasons[r] = reasons[r] or reason
                 continue
             text = texts_out[r] or ""
+            self._exact(text, match, spans=True)
             cut = _merge([s for item, spans in match.spans.items()
                           if match.covered[item].mean() >= self.config.threshold for s in spans])
             kept, last = [], 0

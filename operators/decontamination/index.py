@@ -39,10 +39,10 @@ from common.atomic_io import write_json
 from common.fingerprints import named_files
 from common.model_cache import cached
 from operators.decontamination.benchmarks import BenchmarkConfig, read_items
-from operators.decontamination.ngrams import ngram_keys, units
+from operators.decontamination.ngrams import ngram_keys, unit_hashes
 from operators.decontamination.sentences import sentence_spans
 
-INDEX_VERSION = 1
+INDEX_VERSION = 2
 _ARRAYS = ("keys", "rows", "starts", "spans", "item_units", "item_benchmark")
 _VECTOR_ARRAYS = ("vectors", "vector_rows", "vector_units", "vector_starts")
 
@@ -105,7 +105,7 @@ def _build(settings: IndexSettings, folder: str) -> None:
             row = len(item_units)
             offset = 0
             for segment in item.segments:
-                hashes, is_char, _, _ = units(segment)
+                hashes, is_char = unit_hashes(segment)
                 k, p, n = ngram_keys(hashes, is_char, settings.word_n, settings.char_n)
                 keys.append(k)
                 rows.append(np.full(len(k), row, dtype=np.int32))

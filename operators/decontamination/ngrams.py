@@ -31,20 +31,34 @@ WORD_N = 5
 CHAR_N = 8
 
 _CHAR_SCRIPTS = r"\p{Han}\p{Hiragana}\p{Katakana}\p{Thai}\p{Lao}\p{Khmer}\p{Myanmar}\p{Tibetan}"
-# One unspaced-script character (with its combining marks), or a run of other letters, marks and digits.
-UNIT = regex.compile(rf"[{_CHAR_SCRIPTS}]\p{{M}}*|[[\p{{L}}\p{{N}}\p{{M}}]--[{_CHAR_SCRIPTS}]]+", regex.V1)
+# One unspaced-script character (with its combining marks), or a run of other letters, marks and digits. The
+# two groups say which: (character, "") or ("", word).
+UNIT = regex.compile(rf"([{_CHAR_SCRIPTS}]\p{{M}}*)|([[\p{{L}}\p{{N}}\p{{M}}]--[{_CHAR_SCRIPTS}]]+)", regex.V1)
 _MULTIPLIER = np.uint64(0x9E3779B97F4A7C15)
 
 
+def normalized(text: str) -> str:
+    """NFKC and case folding, as every unit is compared."""
+    return unicodedata.normalize("NFKC", text).casefold()
+
+
+def unit_hashes(text: str) -> Tuple[np.ndarray, np.ndarray]:
+    """(hashes uint64, is_char bool) of the text's units: the fast path, without their offsets."""
+    found = UNIT.findall(normalized(text))
+    hashes = np.array([xxhash.xxh3_64_intdigest((c or w).encode()) for c, w in found], dtype=np.uint64)
+    is_char = np.array([bool(c) for c, _ in found], dtype=bool)
+    return hashes, is_char
+
+
 def units(text: str) -> Tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """(hashes uint64, is_char bool, start, end char offsets in ``text``) of the text's units."""
+    """(hashes uint64, is_char bool, start, end character offsets in ``text``) of the text's units; each unit is
+    normalized on its own, so the offsets are the original text's (the same hashes as :func:`unit_hashes`
+    wherever normalization keeps unit boundaries, which NFKC and case folding do for letters and digits)."""
     matches = list(UNIT.finditer(text))
-    tokens = [unicodedata.normalize("NFKC", m.group()).casefold() for m in matches]
-    hashes = np.fromiter((xxhash.xxh3_64_intdigest(t.encode("utf-8")) for t in tokens), dtype=np.uint64,
-                         count=len(tokens))
-    is_char = np.fromiter((UNIT_IS_CHAR(m.group()) for m in matches), dtype=bool, count=len(matches))
-    starts = np.fromiter((m.start() for m in matches), dtype=np.int64, count=len(matches))
-    ends = np.fromiter((m.end() for m in matches), dtype=np.int64, count=len(matches))
+    hashes = np.array([xxhash.xxh3_64_intdigest(normalized(m.group()).encode()) for m in matches], dtype=np.uint64)
+    is_char = np.array([m.group(1) is not None for m in matches], dtype=bool)
+    starts = np.array([m.start() for m in matches], dtype=np.int64)
+    ends = np.array([m.end() for m in matches], dtype=np.int64)
     return hashes, is_char, starts, ends
 
 
@@ -83,4 +97,4 @@ def ngram_keys(hashes: np.ndarray, is_char: np.ndarray, word_n: int = WORD_N,
     return np.concatenate(keys), np.concatenate(positions), np.concatenate(lengths)
 
 
-__all__ = ["WORD_N", "CHAR_N", "UNIT", "units", "ngram_keys"]
+__all__ = ["WORD_N", "CHAR_N", "UNIT", "units", "unit_hashes", "normalized", "ngram_keys"]

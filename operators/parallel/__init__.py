@@ -2,7 +2,7 @@
 
 * :class:`BitextReader` (source) — OPUS Moses, TSV, TMX and CCAligned files (``bitext_reader.py``);
 * :class:`PairFilter` — the heuristic pair filters (``pair_filters.py``);
-* :class:`LaserScorer` — LASER cosine and ratio margin (``laser.py``).
+* :class:`SimilarityScorer` — cosine and ratio margin of LASER or USE embeddings (``similarity.py``).
 
 ``translation_templates.py`` holds Table 13's templates the pairs are rendered into.
 """
@@ -12,7 +12,7 @@ from common.lazy_exports import lazy_exports
 _MODULES = {
     "BitextReader": "bitext_reader",
     "PairFilter": "pair_filters",
-    "LaserScorer": "laser",
+    "SimilarityScorer": "similarity",
 }
 
 __getattr__, __all__ = lazy_exports(__name__, _MODULES)

@@ -1,8 +1,9 @@
 """The parallel-data pipeline's steps and its per-file tasks (paper §3.1.2, Table 13):
 
-    BitextReader → PairFilter → LaserScorer (with LASER models)   one task per input file: filter_task
-    pair dedup over all files, in input order                       dedup_reasons
-    Table 13 templates                                              one task per file: render_task
+    BitextReader → PairFilter → SimilarityScorer (unless laser has no models)   one task per input file: filter_task
+      → Decontaminate (when decontamination.benchmarks are set; both sides)
+    pair dedup over all files, in input order                                   dedup_reasons
+    Table 13 templates                                                          one task per file: render_task
 
 Pair dedup: a pair is dropped when its normalized pair (``dup:pair``), source (``dup:source``) or target
 (``dup:target``) already occurred in a kept pair (normalized: lowercase, only letters and digits). Each kept
@@ -22,10 +23,11 @@ import xxhash
 
 from common.atomic_io import ParquetStream, write_parquet
 from common.config_check import build
+from operators.decontamination.filter import Decontaminate
 from operators.drop_samples import DropSampling, candidates
 from operators.parallel.bitext_reader import BitextReader
-from operators.parallel.laser import LaserScorer
 from operators.parallel.pair_filters import PairFilter, squeezed
+from operators.parallel.similarity import SimilarityScorer
 from operators.parallel.translation_templates import choose_template, render
 from operators.stats import PipelineStats
 from pipelines.parallel.config import ParallelConfig
@@ -33,24 +35,21 @@ from pipelines.runtime.executor import InProcessExecutor, Step, StepList
 
 DEDUP_REASONS = ("dup:pair", "dup:source", "dup:target")
 DEDUP_STEP = "pair_dedup"
-# Pairs handed to LASER at once, in margin batches: 50 x 1,000 by default (memory stays within one such
+# Pairs handed to the encoder at once, in margin batches: 50 x 1,000 by default (memory stays within one such
 # group whatever the file size).
-LASER_CHUNK_BATCHES = 50
+SIMILARITY_CHUNK_BATCHES = 50
 KEY_COLUMNS = ["src_key", "tgt_key", "pair_key"]
 
 
 def parallel_steps(config: ParallelConfig) -> StepList:
     steps = [Step(PairFilter(config.pair_filter))]
-    if config.laser.enabled:
-        steps.append(Step(LaserScorer(config.laser), batch_rows=LASER_CHUNK_BATCHES * config.laser.batch_size))
+    if config.similarity.enabled:
+        steps.append(Step(SimilarityScorer(config.similarity),
+                          batch_rows=SIMILARITY_CHUNK_BATCHES * config.similarity.batch_size))
+    if config.decontamination.enabled:
+        steps.append(Step(Decontaminate(config.decontamination, text_columns=("src_text", "tgt_text"),
+                                        lang_columns=("src_lang", "tgt_lang"))))
     return StepList.of(BitextReader(config.reader), *steps, drops=config.drops)
-
-
-def laser_note(config: ParallelConfig) -> str:
-    """What ``stats.json`` and every shard's metadata say about LASER."""
-    if config.laser.enabled:
-        return f"LASER margin >= {config.laser.min_margin} (k={config.laser.k}) with {config.laser.model_dir}"
-    return "not applied: no LASER models given (heuristic filters only)"
 
 
 def _key(text: str) -> int:
@@ -80,7 +79,7 @@ class FilterResult:
 
 
 def filter_task(item: FilterItem) -> FilterResult:
-    """Read one input, filter its pairs (and score them with LASER), stream the survivors with their dedup
+    """Read one input, filter its pairs (and score their similarity), stream the survivors with their dedup
     keys to Parquet."""
     stats = PipelineStats()
     steps = parallel_steps(build(ParallelConfig, item.config))
@@ -129,7 +128,7 @@ class RenderItem:
     filtered: str
     reasons: List[Optional[str]]
     config: dict
-    laser: str          # laser_note(config)
+    similarity: str     # config.similarity.describe()
     output: str
 
 
@@ -141,9 +140,11 @@ class RenderResult:
 
 def render_task(item: RenderItem) -> RenderResult:
     config = build(ParallelConfig, item.config)
-    table = pq.read_table(item.filtered).filter(pa.array([r is None for r in item.reasons]))
+    table = pq.read_table(item.filtered).filter(pa.array([r is None for r in item.reasons])).drop_columns(KEY_COLUMNS)
+    # The filtered columns keep their types (sim_model stays a string where every pair went unscored).
+    schema = table.schema.append(pa.field("text", pa.string())).append(pa.field("template_id", pa.string()))
     out = []
-    for row in table.drop_columns(KEY_COLUMNS).to_pylist():
+    for row in table.to_pylist():
         directions = [(row["src_lang"], row["tgt_lang"], row["src_text"], row["tgt_text"])]
         if config.templates.directions == "both":
             directions.append((row["tgt_lang"], row["src_lang"], row["tgt_text"], row["src_text"]))
@@ -153,7 +154,7 @@ def render_task(item: RenderItem) -> RenderResult:
                         "template_id": template, "src_lang": src_lang, "tgt_lang": tgt_lang,
                         "src_text": source, "tgt_text": target})
     if out:
-        table = pa.Table.from_pylist(out).replace_schema_metadata(
-            {"curation.laser": item.laser, "curation.pipeline": "curate_parallel"})
+        table = pa.Table.from_pylist(out, schema=schema).replace_schema_metadata(
+            {"curation.similarity": item.similarity, "curation.pipeline": "curate_parallel"})
         write_parquet(table, item.output)
     return RenderResult(len(out), dict(sorted(Counter(r["template_id"] for r in out).items())))

@@ -31,7 +31,7 @@ Write = Callable[[pa.Table], pa.Table]
 @dataclass(frozen=True)
 class Step:
     """An operator in a step list. ``batch_rows``: regroup the stream into batches of this many rows before
-    the operator (LASER scores margins within batches: ``pipelines/parallel/steps.py``)."""
+    the operator (the similarity filter scores margins within batches: ``pipelines/parallel/steps.py``)."""
 
     operator: Operator
     batch_rows: Optional[int] = None

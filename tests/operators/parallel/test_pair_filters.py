@@ -5,8 +5,8 @@ from FLORES-200 dev, not from this data). Negatives, each from other sentences o
 the target truncated to its first third, the target in a third language, the source copied as the
 target, and (where both sides share a number of two or more digits) that number changed in the
 target. "keep" is the positive class: precision = positives among kept pairs, recall = positives kept.
-Misaligned pairs (the target of another sentence) are what LASER is for; the share the heuristics
-catch is printed, not asserted.
+Misaligned pairs (the target of another sentence) are what the similarity filter is for; the share the
+heuristics catch is printed, not asserted.
 """
 
 import re
