@@ -5,6 +5,8 @@ Layout of an index folder (``numpy`` arrays, written whole through ``common/atom
 * ``keys.npy`` (uint64, sorted), ``rows.npy`` (int32: the item version), ``starts.npy`` (int32: its first
   unit in the item), ``spans.npy`` (uint8: units it spans) — one row per n-gram of every item version:
   17 bytes per n-gram, about 14 bytes per benchmark unit (``summary.bytes_per_unit``);
+* ``bitmap.npy`` (uint8): one bit per hash prefix of the keys (``BITS_PER_KEY`` bits per key), checked before
+  the binary search;
 * ``item_units.npy`` (int32), ``item_benchmark.npy`` (int16) and ``items.json`` (each version's group id and
   language, the benchmark names) — per item version;
 * with an encoder: ``vectors.npy`` (float32, one unit row per benchmark sentence), ``vector_rows.npy``
@@ -42,8 +44,20 @@ from operators.decontamination.benchmarks import BenchmarkConfig, read_items
 from operators.decontamination.ngrams import ngram_keys, unit_hashes
 from operators.decontamination.sentences import sentence_spans
 
-INDEX_VERSION = 2
-_ARRAYS = ("keys", "rows", "starts", "spans", "item_units", "item_benchmark")
+INDEX_VERSION = 3
+_ARRAYS = ("keys", "rows", "starts", "spans", "item_units", "item_benchmark", "bitmap")
+# The membership bitmap: about 16 bits per key, so about 1 in 16 document n-grams that are not in the index
+# pass it and reach the sorted keys' binary search (most n-grams of a clean document stop here).
+BITS_PER_KEY = 16
+
+
+def bitmap_bits(keys: int) -> int:
+    """log2 of the bitmap's size in bits: a power of two, at least 2^20 and at most 2^33 (1 GiB)."""
+    return int(min(33, max(20, np.ceil(np.log2(max(1, keys) * BITS_PER_KEY)))))
+
+
+def bitmap_positions(keys: np.ndarray, bits: int) -> np.ndarray:
+    return (keys >> np.uint64(64 - bits)).astype(np.int64)
 _VECTOR_ARRAYS = ("vectors", "vector_rows", "vector_units", "vector_starts")
 
 
@@ -79,6 +93,7 @@ class BenchmarkIndex:
         self.groups: List[str] = meta["groups"]
         self.langs: List[Optional[str]] = meta["langs"]
         self.summary: Dict = meta["summary"]
+        self.bitmap_bits = meta["bitmap_bits"]
         self.vectors = None
         if os.path.exists(os.path.join(folder, "vectors.npy")):
             for name in _VECTOR_ARRAYS:
@@ -86,6 +101,8 @@ class BenchmarkIndex:
 
     def lookup(self, keys: np.ndarray):
         """(index rows matching any of ``keys``) as an int array."""
+        position = bitmap_positions(keys, int(self.bitmap_bits))
+        keys = keys[(self.bitmap[position >> 3] >> (position & 7).astype(np.uint8)) & 1 == 1]
         left = np.searchsorted(self.keys, keys, "left")
         right = np.searchsorted(self.keys, keys, "right")
         hit = right > left
@@ -137,7 +154,11 @@ def _build(settings: IndexSettings, folder: str) -> None:
         keep = np.repeat(keep_key, np.diff(np.append(np.flatnonzero(key_start), len(keys_all))))
         dropped_ngrams = int((~keep).sum())
         keys_all, rows_all, starts_all, spans_all = keys_all[keep], rows_all[keep], starts_all[keep], spans_all[keep]
-    arrays = {"keys": keys_all, "rows": rows_all, "starts": starts_all, "spans": spans_all,
+    bits = bitmap_bits(len(keys_all))
+    bitmap = np.zeros(2 ** bits // 8, dtype=np.uint8)
+    position = bitmap_positions(keys_all, bits)
+    np.bitwise_or.at(bitmap, position >> 3, (1 << (position & 7)).astype(np.uint8))
+    arrays = {"bitmap": bitmap, "keys": keys_all, "rows": rows_all, "starts": starts_all, "spans": spans_all,
               "item_units": np.array(item_units, dtype=np.int32), "item_benchmark": np.array(item_benchmark, dtype=np.int16)}
     summary = {"item_versions": len(item_units), "item_groups": len(set(groups)), "units": int(sum(item_units)),
                "ngrams": int(len(keys_all)), "ngrams_left_out": dropped_ngrams,
@@ -149,7 +170,7 @@ def _build(settings: IndexSettings, folder: str) -> None:
         np.save(os.path.join(folder, f"{name}.npy"), array)
     summary["bytes"] = int(sum(a.nbytes for a in arrays.values()))
     summary["bytes_per_unit"] = round(sum(arrays[n].nbytes for n in ("keys", "rows", "starts", "spans")) / max(1, summary["units"]), 2)
-    write_json(os.path.join(folder, "items.json"), {"benchmarks": [b.name for b in settings.benchmarks],
+    write_json(os.path.join(folder, "items.json"), {"bitmap_bits": bits, "benchmarks": [b.name for b in settings.benchmarks],
                                                     "groups": groups, "langs": langs, "summary": summary}, indent=None)
 
 

@@ -1,5 +1,5 @@
 """Deduplication kernels. These are not Operators: they are the array code that the global dedup stages
-(``pipelines/global_dedup/``) and SFT dedup (``pipelines/sft/dedup.py``) run over whole corpora.
+(``pipelines/global_dedup/``) and SFT dedup (``operators/dedup/whole_set.py``) run over whole corpora.
 
 * ``minhash.py`` — shingles and MinHash signatures (datatrove's / datasketch's scheme), LSH band keys;
 * ``simhash.py`` — 64-bit SimHash fingerprints and near pairs;

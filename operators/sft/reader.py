@@ -101,7 +101,18 @@ class SftReader(Source):
 
 
 def read_records(location: str, batch_size: int = 1000) -> Iterator[Tuple[int, Optional[dict], Optional[str]]]:
-    """(line or row number, record, problem) of a JSONL or Parquet file; problems are read:* reasons."""
+    """(line or row number, record, problem) of a JSONL, Parquet or Arrow file (a ``datasets`` save_to_disk
+    shard: an Arrow IPC stream); problems are read:* reasons."""
+    if location.endswith(".arrow"):
+        import pyarrow as pa
+
+        number = 0
+        with pa.memory_map(location) as source:
+            for batch in pa.ipc.open_stream(source):
+                for record in batch.to_pylist():
+                    number += 1
+                    yield number, record, None
+        return
     if location.endswith(".parquet"):
         import pyarrow.parquet as pq
 

@@ -4,7 +4,8 @@
     ray job submit --working-dir . -- python pipelines/tokenize_shards.py --input /data/deduped --output /data/tokens
 
 Every ``INPUT/<group>/<name>.parquet`` (``<group>`` is a language of a curated or deduplicated output,
-or a pair such as ``en-de`` of ``curate_parallel.py``'s) becomes ``OUTPUT/<group>/<name>.bin`` +
+a pair such as ``en-de`` of ``curate_parallel.py``'s, or ``knowledge_<lang>`` / ``synthetic_<lang>`` of
+``curate_knowledge.py`` / ``synthesize.py``; ``--input`` takes several outputs at once) becomes ``OUTPUT/<group>/<name>.bin`` +
 ``.idx`` (int32, :mod:`training.megatron_index`): one sequence per document, its ``text`` tokenized
 with the Qwen2 BPE (``tokenizers``; :mod:`common.tokenizer`) and the end-of-document token
 (``<|endoftext|>``) appended. ``OUTPUT/manifest.json`` lists every shard with its group, documents
@@ -28,7 +29,7 @@ import argparse
 import json
 import os
 from dataclasses import asdict, dataclass
-from typing import List, Optional
+from typing import Dict, List, Optional, Sequence, Union
 
 import numpy as np
 import pyarrow.parquet as pq
@@ -119,21 +120,28 @@ def run_plan(inputs: List[str], tokenizer: Optional[str], source: str, eod_token
             "tokenizer": tokenizer_identity(tokenizer, source), "eod_token": eod_token, "dtype": "int32"}
 
 
-def tokenize_shards(input_dir: str, output: str, tokenizer: Optional[str] = "qwen2", eod_token: str = EOD_TOKEN,
+def tokenize_shards(input_dir: Union[str, Sequence[str]], output: str, tokenizer: Optional[str] = "qwen2", eod_token: str = EOD_TOKEN,
                     in_process: bool = False, ray_address: Optional[str] = None,
                     num_cpus: Optional[int] = None, overwrite: bool = False) -> PipelineStats:
-    if not os.path.isdir(input_dir):
-        raise ConfigError(f"--input: folder not found: {input_dir}")
-    inputs = list_inputs(input_dir)
-    if not inputs:
-        raise ConfigError(f"--input: no <group>/*.parquet shards in {input_dir}")
+    shards: Dict[str, str] = {}    # <group>/<name>.parquet -> its path, over every input folder
+    for folder in [input_dir] if isinstance(input_dir, str) else list(input_dir):
+        if not os.path.isdir(folder):
+            raise ConfigError(f"--input: folder not found: {folder}")
+        found = list_inputs(folder)
+        if not found:
+            raise ConfigError(f"--input: no <group>/*.parquet shards in {folder}")
+        for path in found:
+            relative = os.path.relpath(path, folder)
+            if relative in shards:
+                raise ConfigError(f"--input: {relative} is in two inputs: {shards[relative]} and {path}")
+            shards[relative] = path
+    inputs = list(shards.values())
     source = tokenizer_source(tokenizer, "--tokenizer")
     end_of_document_id(load_tokenizer(tokenizer, "--tokenizer"), eod_token)
     output = os.path.abspath(output)
     check_plan(output, run_plan(inputs, tokenizer, source, eod_token), overwrite=overwrite)
     items = []
-    for path in inputs:
-        relative = os.path.relpath(path, input_dir)
+    for relative, path in shards.items():
         items.append(TokenizeItem(path, relative[: -len(".parquet")], relative.split(os.sep)[0],
                                   os.path.join(output, relative[: -len(".parquet")]), tokenizer, eod_token))
     if not in_process:
@@ -159,7 +167,9 @@ def tokenize_shards(input_dir: str, output: str, tokenizer: Optional[str] = "qwe
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--input", required=True, help="a curated, deduplicated or parallel output (<group>/*.parquet)")
+    parser.add_argument("--input", required=True, nargs="+",
+                        help="curated, deduplicated, parallel, knowledge or synthetic outputs (<group>/*.parquet); "
+                             "several are tokenized into one set of shards")
     parser.add_argument("--output", required=True, help="folder for <group>/<name>.bin/.idx and manifest.json")
     parser.add_argument("--tokenizer", default="qwen2",
                         help="qwen2 (the packaged Qwen2 BPE), a tokenizer.json, or a model folder (default: %(default)s)")

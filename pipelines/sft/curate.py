@@ -6,7 +6,7 @@
 1. **Read and clean**, one task per input file (Ray Data, or in-process with ``--in-process``):
    messages / Alpaca / ShareGPT records into one conversation format (``operators/sft/reader.py``), the
    cleaning rules (``operators/sft/cleaning.py``), then the scoring hooks (``operators/sft/scoring.py``).
-2. **Deduplicate** the survivors of all files together (``pipelines/sft/dedup.py``): exact instruction,
+2. **Deduplicate** the survivors of all files together (``operators/dedup/whole_set.py``): exact instruction,
    MinHash, SimHash, and embedding similarity when a model is given.
 3. **Write** ``OUT/sft.jsonl`` (``{"id", "messages", "lang", "source", "score_*"}``, in input order),
    ``OUT/stats.json`` (documents in / out / dropped per reason for every step) and ``OUT/report.html``.
@@ -36,7 +36,7 @@ from pipelines.runtime.local_inputs import expand_record_files
 from pipelines.runtime.ray_session import init_ray
 from pipelines.runtime.task_map import map_items
 from pipelines.sft.curation_config import SftConfig, load_sft_config
-from pipelines.sft.dedup import DEDUP_REASONS, dedup_reasons
+from operators.dedup.whole_set import DEDUP_REASONS, dedup_reasons
 from pipelines.sft.steps import DEDUP_STEP, CleanItem, clean_task, sft_steps
 
 PIPELINE_NAME = "curate_sft"

@@ -10,7 +10,7 @@ from operators.decontamination.filter import DecontaminationConfig
 from operators.sft.cleaning import SftCleaningConfig
 from operators.sft.reader import SftReaderConfig
 from operators.sft.scoring import ScoreHook
-from pipelines.sft.dedup import SftDedupConfig
+from operators.dedup.whole_set import WholeSetDedupConfig
 
 
 @dataclass
@@ -18,7 +18,7 @@ class SftConfig:
     reader: SftReaderConfig = field(default_factory=SftReaderConfig)
     cleaning: SftCleaningConfig = field(default_factory=SftCleaningConfig)
     scoring: List[ScoreHook] = field(default_factory=list)
-    dedup: SftDedupConfig = field(default_factory=SftDedupConfig)
+    dedup: WholeSetDedupConfig = field(default_factory=WholeSetDedupConfig)
     # Benchmark decontamination of every turn (operators/decontamination/); a conversation is dropped whole.
     decontamination: DecontaminationConfig = field(default_factory=DecontaminationConfig)
     num_cpus: Optional[int] = None   # embedded Ray only; None = every CPU

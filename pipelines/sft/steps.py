@@ -2,7 +2,7 @@
 
     SftReader → SftCleaner → SftScorer (when ``scoring`` hooks are set)    one task per input file: clean_task
       → Decontaminate (when ``decontamination.benchmarks`` are set)
-    then dedup over all files together                                     pipelines/sft/dedup.py
+    then dedup over all files together                                     operators/dedup/whole_set.py
 """
 
 from __future__ import annotations

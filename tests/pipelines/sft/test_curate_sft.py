@@ -17,7 +17,7 @@ from operators.sft.cleaning import RULES, problem
 from operators.sft.reader import to_messages
 from pipelines.sft.curate import curate_sft, main
 from pipelines.sft.curation_config import SftConfig, load_sft_config
-from pipelines.sft.dedup import SftDedupConfig, dedup_reasons, embedding_pairs
+from operators.dedup.whole_set import WholeSetDedupConfig, dedup_reasons, embedding_pairs
 from tests.fixtures.shared_data import REPO_ROOT as ROOT
 from tests.fixtures.shared_data import ntrex_sentences as ntrex
 
@@ -148,7 +148,7 @@ def test_ray_and_in_process_runs_agree(ray_local, inputs, tmp_path):
 
 def test_distinct_real_instructions_are_not_deduplicated():
     english = ntrex("eng_Latn.txt", 400)
-    reasons = dedup_reasons([f"Translate into German: {s}" for s in english], ["en"] * len(english), SftDedupConfig())
+    reasons = dedup_reasons([f"Translate into German: {s}" for s in english], ["en"] * len(english), WholeSetDedupConfig())
     assert sum(r is not None for r in reasons) == sum(1 for i, s in enumerate(english) if s in english[:i])
 
 
@@ -158,7 +158,7 @@ def test_embedding_stage_groups_by_cosine_threshold():
     vectors = np.array([[1.0, 0.0], [0.8, 0.6], [0.0, 1.0], [0.71, 0.70]])  # cosines to the first: 0.8, 0, ~0.71
     assert embedding_pairs(vectors, 0.7) == [(0, 1), (0, 3), (1, 3), (2, 3)]
     reasons = dedup_reasons(["a b c d e f", "g h i j k l", "m n o p q r", "s t u v w x"], ["en"] * 4,
-                            SftDedupConfig(minhash=False, simhash=False), embed=lambda texts: vectors)
+                            WholeSetDedupConfig(minhash=False, simhash=False), embed=lambda texts: vectors)
     assert reasons == [None, "dedup:semantic", "dedup:semantic", "dedup:semantic"]  # one chained group
 
 
@@ -209,7 +209,7 @@ def test_embedding_model_folder_is_loaded_and_used(tmp_path):
         {"tokenizer_class": "PreTrainedTokenizerFast", "pad_token": "<|endoftext|>"}))
     english = ntrex("eng_Latn.txt", 3)
     texts = [english[0], english[1], english[0], english[2]]
-    reasons = dedup_reasons(texts, ["en"] * 4, SftDedupConfig(exact=False, minhash=False, simhash=False,
+    reasons = dedup_reasons(texts, ["en"] * 4, WholeSetDedupConfig(exact=False, minhash=False, simhash=False,
                                                               embedding_model=str(tmp_path / "encoder"),
                                                               embedding_threshold=0.9999))
     assert reasons == [None, None, "dedup:semantic", None]
@@ -235,7 +235,7 @@ def test_conversations_quoting_a_benchmark_are_dropped(tmp_path, monkeypatch):
     (tmp_path / "in").mkdir()
     (tmp_path / "in" / "chat.jsonl").write_text("\n".join(json.dumps(r) for r in records) + "\n", encoding="utf-8")
     config = SftConfig()
-    config.dedup = SftDedupConfig(minhash=False, simhash=False)
+    config.dedup = WholeSetDedupConfig(minhash=False, simhash=False)
     config.decontamination = build_decontamination({"benchmarks": [
         {"name": "flores", "path": str(shared_path("flores200_dev")), "format": "flores"}]})
     stats = curate_sft(config, [str(tmp_path / "in")], str(tmp_path / "out"), in_process=True).to_dict()

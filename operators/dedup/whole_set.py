@@ -1,6 +1,6 @@
-"""Deduplication of instruction data (paper §4.1.1, "semantic deduplication"), over the whole set at
-once, in stages that each keep the first conversation of a group (input order) and drop the others
-with their own reason:
+"""Deduplication of a whole set of texts in memory — instruction data (paper §4.1.1, "semantic
+deduplication") and knowledge data (§3.1.3: "n-gram deduplication and semantic deduplication") — in stages
+that each keep the first text of a group (input order) and drop the others with their own reason:
 
 1. ``dedup:exact_instruction``: the same instruction (all user turns; Unicode NFKC, case-folded,
    whitespace collapsed);
@@ -9,7 +9,9 @@ with their own reason:
    signatures' agreement (estimated Jaccard >= ``minhash_threshold``);
 3. ``dedup:near_simhash``: 64-bit SimHash within ``simhash_max_distance`` bits (``operators.dedup.simhash``);
 4. ``dedup:semantic``: cosine similarity >= ``embedding_threshold`` (0.7) of mean-pooled embeddings from
-   ``embedding_model`` (a Hugging Face encoder folder), when one is given.
+   ``embedding_model`` (a Hugging Face encoder folder), or of a sentence encoder of
+   ``operators/embeddings/encoders.py`` named by ``embedding_encoder`` (``use``: no files; only texts in its
+   languages take part, the others are never compared), when one is given.
 
 Groups are connected components: a chain of near-duplicates is one group, kept once.
 """
@@ -29,13 +31,15 @@ from pipelines.global_dedup.connected_components import components_in_memory
 
 
 @dataclass
-class SftDedupConfig:
+class WholeSetDedupConfig:
     exact: bool = True
     minhash: bool = True
     minhash_threshold: float = 0.8
     simhash: bool = True
     simhash_max_distance: int = 3
     embedding_model: Optional[PathOrName] = None
+    # use | laser (operators/embeddings/encoders.py) instead of embedding_model; null = neither.
+    embedding_encoder: Optional[str] = None
     embedding_threshold: float = 0.7
     embedding_batch_size: int = 64
 
@@ -44,6 +48,10 @@ class SftDedupConfig:
             raise ConfigError("minhash_threshold, embedding_threshold: must be in (0, 1]")
         if not 0 <= self.simhash_max_distance < 16:
             raise ConfigError("simhash_max_distance: must be in [0, 15]")
+        if self.embedding_encoder is not None and self.embedding_model:
+            raise ConfigError("embedding_encoder, embedding_model: name one of them")
+        if self.embedding_encoder is not None and self.embedding_encoder not in ("use", "laser"):
+            raise ConfigError(f"embedding_encoder: expected use or laser, got {self.embedding_encoder!r}")
 
 
 def instruction_key(text: str) -> str:
@@ -117,7 +125,7 @@ def encoder(model_dir: str, batch_size: int) -> Callable[[Sequence[str]], np.nda
     return embed
 
 
-def dedup_reasons(instructions: Sequence[str], langs: Sequence[str], config: SftDedupConfig,
+def dedup_reasons(instructions: Sequence[str], langs: Sequence[str], config: WholeSetDedupConfig,
                   embed: Optional[Callable[[Sequence[str]], np.ndarray]] = None) -> List[Optional[str]]:
     """One reason per conversation (None = kept), in input order."""
     reasons: List[Optional[str]] = [None] * len(instructions)
@@ -140,7 +148,9 @@ def dedup_reasons(instructions: Sequence[str], langs: Sequence[str], config: Sft
         prints = fingerprints(texts(), languages())
         alive = _drop_non_representatives(alive, near_pairs(prints, config.simhash_max_distance), reasons,
                                           "dedup:near_simhash")
-    if (embed is not None or config.embedding_model) and alive:
+    if config.embedding_encoder and alive:
+        alive = _semantic_with_encoder(alive, instructions, langs, config, reasons)
+    elif (embed is not None or config.embedding_model) and alive:
         embed = embed or encoder(config.embedding_model, config.embedding_batch_size)
         vectors = np.asarray(embed(texts()), dtype=np.float32)
         alive = _drop_non_representatives(alive, embedding_pairs(vectors, config.embedding_threshold), reasons,
@@ -148,7 +158,28 @@ def dedup_reasons(instructions: Sequence[str], langs: Sequence[str], config: Sft
     return reasons
 
 
+def _semantic_with_encoder(alive: List[int], texts: Sequence[str], langs: Sequence[Optional[str]],
+                           config: WholeSetDedupConfig, reasons: List[Optional[str]]) -> List[int]:
+    """The semantic stage over the texts in the encoder's languages (embedded per language)."""
+    from operators.embeddings.encoders import EncoderConfig, load_encoder
+
+    model = load_encoder(EncoderConfig(encoder=config.embedding_encoder))
+    covered = [i for i in alive if model.covers(langs[i])]
+    if not covered:
+        return alive
+    vectors = np.zeros((len(covered), 0), dtype=np.float32)
+    for lang in sorted({langs[i] for i in covered}):
+        rows = [p for p, i in enumerate(covered) if langs[i] == lang]
+        embedded = model.encode([texts[covered[p]] for p in rows], lang)
+        if vectors.shape[1] == 0:
+            vectors = np.zeros((len(covered), embedded.shape[1]), dtype=np.float32)
+        vectors[rows] = embedded
+    kept = set(_drop_non_representatives(covered, embedding_pairs(vectors, config.embedding_threshold), reasons,
+                                         "dedup:semantic"))
+    return [i for i in alive if i in kept or i not in set(covered)]
+
+
 DEDUP_REASONS = ("dedup:exact_instruction", "dedup:near_minhash", "dedup:near_simhash", "dedup:semantic")
 
-__all__ = ["SftDedupConfig", "dedup_reasons", "instruction_key", "minhash_pairs", "embedding_pairs", "encoder",
+__all__ = ["WholeSetDedupConfig", "dedup_reasons", "instruction_key", "minhash_pairs", "embedding_pairs", "encoder",
            "DEDUP_REASONS"]

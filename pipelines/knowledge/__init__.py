@@ -1,0 +1,1 @@
+"""The knowledge-data job (``pipelines/curate_knowledge.py``)."""
