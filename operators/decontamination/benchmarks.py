@@ -144,8 +144,10 @@ def _rows(path: str, fmt: str) -> Iterator[dict]:
                     except json.JSONDecodeError as error:
                         raise ConfigError(f"{path}:{number}: not a JSON line ({error.msg})") from None
         else:
-            delimiter = "," if strip_compression(path).endswith(".csv") else "\t"
-            yield from csv.DictReader(handle, delimiter=delimiter)
+            if strip_compression(path).endswith(".csv"):
+                yield from csv.DictReader(handle)                      # quoted fields, as MMMLU's CSVs
+            else:
+                yield from csv.DictReader(handle, delimiter="\t", quoting=csv.QUOTE_NONE)   # quotes are text
 
 
 def read_items(config: BenchmarkConfig) -> Iterator[BenchmarkItem]:
