@@ -8,9 +8,9 @@ index (``index.py``):
    *coverage* is the share of its units inside n-grams the text also has (Llama 2's contamination study
    counts tokens the same way). Every language version of a multi-parallel benchmark (FLORES, Belebele) is
    in the index, so a copy in any of its languages is an exact match.
-2. **Embeddings**, for texts in the encoder's languages (``cross_lingual``): each sentence of the text is
-   compared with the benchmark's sentences; one at or above the similarity threshold covers its benchmark
-   sentence's units. This finds translations into languages the benchmark lacks, and paraphrases. USE's
+2. **Embeddings**, for texts in the encoder's languages (``cross_lingual``): each sentence of the text, and each
+   two consecutive ones, is compared with the benchmark's pieces (``sentences.py``) (cosine minus half the benchmark sentence's hubness, ``index.py``);
+   one at or above the similarity threshold covers its benchmark sentence's units. This finds translations into languages the benchmark lacks, and paraphrases. USE's
    thresholds are per language (``operators/resources/decontamination/use_similarity.json``, derived by
    ``pipelines/derive_similarity_thresholds.py``).
 
@@ -37,9 +37,9 @@ import pyarrow as pa
 from common.config_check import ConfigError, ConfigPath
 from operators.base import Operator, Outcome
 from operators.decontamination.benchmarks import BenchmarkConfig
-from operators.decontamination.index import BenchmarkIndex, IndexSettings, open_index, prepare_index
+from operators.decontamination.index import HUB_WEIGHT, BenchmarkIndex, IndexSettings, open_index, prepare_index
 from operators.decontamination.ngrams import CHAR_N, WORD_N, ngram_keys, unit_hashes, units
-from operators.decontamination.sentences import sentence_spans
+from operators.decontamination.sentences import text_windows
 from operators.resources import resource_path
 
 ACTIONS = ("drop", "cut")
@@ -255,12 +255,13 @@ class Decontaminate(Operator):
         for number, text, lang in texts:
             if not encoder.covers(lang):
                 continue
-            for span in sentence_spans(text):
+            for span in text_windows(text):
                 by_lang.setdefault(lang, []).append((number, text[span[0]:span[1]], span))
         vectors = np.asarray(index.vectors)
+        hub = HUB_WEIGHT * np.asarray(index.vector_hub)
         for lang, sentences in by_lang.items():
             embedded = encoder.encode([s for _, s, _ in sentences], lang)
-            similarity = embedded @ vectors.T
+            similarity = embedded @ vectors.T - hub
             best = similarity.argmax(axis=1)
             scores = similarity[np.arange(len(best)), best]
             threshold = self._threshold(lang)

@@ -22,7 +22,10 @@ MAX_CHARS = 400
 MIN_UNITS = 4           # words; characters of unspaced scripts count half
 UNPUNCTUATED_CHARS = (120, 240)
 _UNPUNCTUATED = regex.compile(r"[\p{Thai}\p{Lao}\p{Khmer}\p{Myanmar}]")
-_BREAK = regex.compile(r"[.!?;؟۔।॥]+[\"'”’»)\]]*(?=\s)|[。！？；]+[”’」』）]*|\n+")
+# A full stop after a short capitalised word or a single letter ("Dr.", "St.", "U.S.") or before a lower-case
+# letter ends no sentence.
+_BREAK = regex.compile(r"(?<!(?:^|[\s(])(?:\p{Lu}\p{Ll}{0,2}|\p{L}|(?:\p{L}\.)+\p{L}))"
+                       r"[.!?;؟۔।॥]+[\"'”’»)\]]*(?=\s+(?!\p{Ll}))|[。！？；]+[”’」』）]*|\n+")
 
 
 def _windows(text: str, start: int, end: int, size: int) -> List[Tuple[int, int]]:
@@ -78,4 +81,22 @@ def sentence_spans(text: str) -> List[Tuple[int, int]]:
     return out
 
 
-__all__ = ["sentence_spans", "MAX_CHARS", "MIN_UNITS"]
+def item_pieces(segment: str) -> List[Tuple[int, int]]:
+    """A benchmark segment's pieces: the whole segment when it is at most MAX_CHARS (a FLORES line, a question,
+    though it may hold two sentences), else its sentences (a Belebele passage)."""
+    stripped = segment.strip()
+    if stripped and len(stripped) <= MAX_CHARS and _weight(stripped) >= MIN_UNITS:
+        start = segment.index(stripped)
+        return [(start, start + len(stripped))]
+    return sentence_spans(segment)
+
+
+def text_windows(text: str) -> List[Tuple[int, int]]:
+    """A document's pieces: its sentences, and every two consecutive sentences that fit in MAX_CHARS together
+    (a benchmark line of two sentences then meets a piece of the same extent)."""
+    spans = sentence_spans(text)
+    pairs = [(a[0], b[1]) for a, b in zip(spans, spans[1:]) if b[1] - a[0] <= MAX_CHARS and a[1] <= b[0]]
+    return spans + pairs
+
+
+__all__ = ["sentence_spans", "item_pieces", "text_windows", "MAX_CHARS", "MIN_UNITS"]

@@ -6,10 +6,11 @@
 
 Rule: the benchmark is FLORES-200 dev; for language X its sentences are represented as the index does
 (``operators/decontamination/index.py``), by the normalized mean of their versions in the encoder's
-languages — here all but X, as for a translation into a language the benchmark lacks. The null is clean text in language X that translates no
+languages — here all but X, as for a translation into a language the benchmark lacks — and scored as the check
+scores them: cosine minus half the benchmark sentence's hubness. The null is clean text in language X that translates no
 benchmark sentence — the first ``--ntrex-lines`` NTREX-128 news sentences (the same news genre as FLORES's
 Wikinews, so topic neighbours are as close as they get) and the first ``--leipzig-lines`` Leipzig web
-sentences. X's threshold is the highest cosine any null sentence reaches with any benchmark sentence, plus
+sentences. X's threshold is the highest score any null sentence reaches with any benchmark sentence, plus
 ``--margin``, and at least ``--floor``: on this data no clean sentence would match. The rest of NTREX and
 Leipzig is what the tests measure clean documents on. Languages the encoder does not cover get no entry:
 the check never scores them. ``default`` (for a covered language without data here) is the highest
@@ -32,6 +33,7 @@ import numpy as np
 
 from common.atomic_io import write_json
 from common.languages import FLORES_CODES
+from operators.decontamination.index import HUB_WEIGHT, hubness
 from operators.embeddings.encoders import EncoderConfig, load_encoder, unit_rows
 
 
@@ -53,7 +55,7 @@ def main(argv=None) -> int:
     parser.add_argument("--encoder", default="use", choices=["use", "laser"])
     parser.add_argument("--model-dir", default=None)
     parser.add_argument("--margin", type=float, default=0.01)
-    parser.add_argument("--floor", type=float, default=0.5)
+    parser.add_argument("--floor", type=float, default=0.2)
     parser.add_argument("--output", required=True)
     args = parser.parse_args(argv)
     config = EncoderConfig(encoder=args.encoder, model_dir=args.model_dir)
@@ -70,15 +72,16 @@ def main(argv=None) -> int:
         if not encoder.covers(lang):
             continue
         benchmark = unit_rows(np.mean([v for other, v in versions.items() if other != lang], axis=0))
+        hub = HUB_WEIGHT * hubness(benchmark)
         null = _lines(os.path.join(args.ntrex, f"{code}.txt"), args.ntrex_lines)
         null += _lines(os.path.join(args.leipzig, f"{lang}.txt"), args.leipzig_lines)
         if not null:
             continue
-        highest = float((encoder.encode(null, lang) @ benchmark.T).max())
+        highest = float((encoder.encode(null, lang) @ benchmark.T - hub).max())
         null_max[lang] = round(highest, 4)
         languages[lang] = round(max(args.floor, np.ceil((highest + args.margin) * 100) / 100), 2)
         print(f"{lang}: null max {highest:.3f} -> threshold {languages[lang]}")
-    write_json(args.output, {"encoder": encoder.name, "rule": f"max cosine of clean text + {args.margin}, at least {args.floor}",
+    write_json(args.output, {"encoder": encoder.name, "rule": f"max score (cosine - {HUB_WEIGHT} x hubness) of clean text + {args.margin}, at least {args.floor}",
                              "benchmark": f"FLORES-200 {args.split}, mean of the other covered languages' versions",
                              "null": f"NTREX-128 first {args.ntrex_lines} lines + Leipzig first {args.leipzig_lines} lines",
                              "default": max(languages.values()), "languages": languages, "null_max": null_max})
