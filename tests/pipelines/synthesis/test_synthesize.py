@@ -467,3 +467,15 @@ def test_rerun_with_other_settings_and_bad_configs_are_one_error(full_run, tmp_p
         assert synthesis_job.main(["--config", str(path), "--output", str(tmp_path / "refused")]) == 2
         assert "endpoint: 5 requests in a row" in capsys.readouterr().err
         assert len(endpoint.requests) < 5 + 4      # 404 is not retried; at most the requests in flight more
+
+
+def test_synthetic_groups_reach_both_stage_blends(full_run, tmp_path):
+    from pipelines.mixture.build import build_mixture
+    from pipelines.mixture.tokenize_shards import tokenize_shards
+
+    tokenize_shards([str(full_run["out"])], str(tmp_path / "tokens"), in_process=True)
+    groups = {p.parent.name for p in full_run["out"].glob("synthetic_*/*.parquet")}
+    assert groups
+    for stage in (1, 2):
+        blend = build_mixture(stage, str(tmp_path / "tokens"), str(tmp_path / "blends"))
+        assert {entry["group"] for entry in blend["entries"]} == groups
