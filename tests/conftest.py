@@ -1,13 +1,17 @@
-"""Shared fixtures: one embedded Ray per test session (2 CPUs, no dashboard, auth off)."""
+"""Shared fixtures: one embedded Ray per test session (2 CPUs, no dashboard, auth off); a private cache folder."""
 
 from __future__ import annotations
 
 import os
+import tempfile
 
 import pytest
 
 os.environ.setdefault("RAY_AUTH_MODE", "disabled")
 os.environ.setdefault("OMP_NUM_THREADS", "1")
+# Built benchmark indexes (operators/decontamination/index.py) go to a folder of this session's, shared by its
+# tests (an index is keyed by its settings and files) and by the Ray workers they start.
+os.environ["MARCO_CACHE"] = tempfile.mkdtemp(prefix="marco-test-cache-")
 # Fail fast instead of hanging for 30 minutes if a Ray Data plan ever deadlocks.
 os.environ.setdefault("RAY_DATA_EXECUTION_NO_PROGRESS_TIMEOUT_S", "600")
 

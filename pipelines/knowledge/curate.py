@@ -22,45 +22,26 @@ Inputs: files (``.jsonl``/``.json`` lines, optionally compressed, ``.parquet``, 
 
 from __future__ import annotations
 
-import argparse
 import os
-from dataclasses import asdict
 from typing import List, Optional
 
 import pyarrow as pa
-import pyarrow.parquet as pq
 
-from common.atomic_io import check_plan, finish_run, write_parquet
-from common.fingerprints import files_identity, settings_plan
-from operators.decontamination.filter import prepare as prepare_decontamination
+from common.atomic_io import finish_run, write_parquet
 from operators.dedup.whole_set import DEDUP_REASONS, dedup_reasons
 from operators.stats import PipelineStats
 from pipelines.knowledge.config import KnowledgeConfig, load_knowledge_config
-from pipelines.knowledge.steps import DEDUP_STEP, PIPELINE_NAME, FilterItem, filter_task, knowledge_steps
-from pipelines.runtime.cli import add_overwrite_argument, add_ray_arguments, run_pipeline
-from pipelines.runtime.local_inputs import expand_record_files
-from pipelines.runtime.ray_session import init_ray
-from pipelines.runtime.task_map import map_items
+from pipelines.knowledge.steps import DEDUP_STEP, PIPELINE_NAME, filter_task, knowledge_steps
+from pipelines.runtime.cli import record_job_main
+from pipelines.runtime.record_files import filter_record_files
 
 
 def curate_knowledge(config: KnowledgeConfig, inputs: List[str], output: str, in_process: bool = False,
                      ray_address: Optional[str] = None, overwrite: bool = False) -> PipelineStats:
-    locations = expand_record_files(inputs)
-    output = os.path.abspath(output)
-    work = os.path.join(output, "_work")
-    check_plan(output, {"pipeline": PIPELINE_NAME, "inputs": files_identity(locations),
-                        **settings_plan(config, drop=["num_cpus"])}, overwrite)
-    prepare_decontamination(config.decontamination)   # the benchmark index, once, before any work
-    if not in_process:
-        init_ray(ray_address, config.num_cpus)
-    items = [FilterItem(loc, asdict(config), os.path.join(work, f"part-{i:05d}.parquet"))
-             for i, loc in enumerate(locations)]
-    results = map_items(filter_task, items, not in_process, "filter_knowledge")
-    stats = PipelineStats(knowledge_steps(config).names + [DEDUP_STEP])
-    for result in results:
-        stats.merge(PipelineStats.from_dict(result.stats))
-    kept = [pq.read_table(item.kept) for item, result in zip(items, results) if result.rows]
-    table = pa.concat_tables(kept) if kept else None
+    filtered = filter_record_files(PIPELINE_NAME, config, inputs, output, filter_task,
+                                   knowledge_steps(config).names + [DEDUP_STEP], "filter_knowledge", in_process,
+                                   ray_address, overwrite)
+    output, stats, table = filtered.output, filtered.stats, filtered.table
     texts = table.column("text").to_pylist() if table is not None else []
     langs = table.column("lang").to_pylist() if table is not None else []
     reasons = dedup_reasons(texts, langs, config.dedup)
@@ -81,24 +62,6 @@ def curate_knowledge(config: KnowledgeConfig, inputs: List[str], output: str, in
     return stats
 
 
-def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--input", nargs="+", required=True, help="files, folders or globs")
-    parser.add_argument("--output", required=True, help="output folder")
-    parser.add_argument("--config", help="configs/knowledge.yaml")
-    parser.add_argument("--num-cpus", type=int, help="CPUs of the embedded Ray (default: all)")
-    add_ray_arguments(parser)
-    add_overwrite_argument(parser)
-    return parser.parse_args(argv)
-
-
 def main(argv: Optional[List[str]] = None) -> int:
-    args = parse_args(argv)
-
-    def job() -> PipelineStats:
-        config = load_knowledge_config(args.config)
-        if args.num_cpus is not None:
-            config.num_cpus = args.num_cpus
-        return curate_knowledge(config, args.input, args.output, args.in_process, args.ray_address, args.overwrite)
-
-    return run_pipeline(PIPELINE_NAME, args.output, job, args.input)
+    return record_job_main(argv, PIPELINE_NAME, __doc__.splitlines()[0], "configs/knowledge.yaml",
+                           load_knowledge_config, curate_knowledge)

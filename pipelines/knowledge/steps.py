@@ -7,20 +7,17 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import pyarrow as pa
 
-from common.atomic_io import write_parquet
 from common.config_check import build
 from operators.base import Mapper
 from operators.decontamination.filter import Decontaminate
 from operators.knowledge.reader import KnowledgeReader
-from operators.stats import PipelineStats
 from operators.web.langid import LanguageIdFilter
 from operators.web.quality_filter import QualityFilter
 from pipelines.knowledge.config import KnowledgeConfig
-from pipelines.runtime.executor import InProcessExecutor, StepList
+from pipelines.runtime.executor import StepList, file_to_parquet
+from pipelines.runtime.record_files import FileItem, FileResult
 
 PIPELINE_NAME = "curate_knowledge"
 DEDUP_STEP = "knowledge_dedup"
@@ -45,26 +42,6 @@ def knowledge_steps(config: KnowledgeConfig) -> StepList:
     return StepList.of(KnowledgeReader(config.reader), *operators)
 
 
-@dataclass
-class FilterItem:
-    location: str
-    config: dict        # asdict(KnowledgeConfig)
-    kept: str           # where the file's survivors go
-
-
-@dataclass
-class FilterResult:
-    stats: dict
-    rows: int
-
-
-def filter_task(item: FilterItem) -> FilterResult:
-    stats = PipelineStats()
+def filter_task(item: FileItem) -> FileResult:
     steps = knowledge_steps(build(KnowledgeConfig, item.config))
-    tables = [t.select(["id", "text", "lang", "source"]) for t in InProcessExecutor().stream(steps, [item.location], stats)]
-    tables = [t for t in tables if t.num_rows]
-    if not tables:
-        return FilterResult(stats.to_dict(), 0)
-    table = pa.concat_tables(tables)
-    write_parquet(table, item.kept)
-    return FilterResult(stats.to_dict(), table.num_rows)
+    return FileResult(*file_to_parquet(steps, item.location, item.kept, columns=("id", "text", "lang", "source")))

@@ -7,7 +7,7 @@ import errno
 import logging
 import os
 import sys
-from typing import Callable, Sequence
+from typing import Any, Callable, Optional, Sequence
 
 from common.config_check import ConfigError
 from operators.stats import PipelineStats
@@ -24,6 +24,30 @@ def add_overwrite_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--overwrite", action="store_true",
                         help="replace what an earlier run with other inputs or settings left in the output folder "
                              "(without it, such a folder is an error; a rerun with the same ones resumes)")
+
+
+def record_job_main(argv: Optional[Sequence[str]], name: str, description: str, config_help: str,
+                    load_config: Callable[[Optional[str]], Any], run: Callable[..., PipelineStats],
+                    output_default: Optional[str] = None, output_help: str = "output folder") -> int:
+    """The command line of a job over local record files (curate_sft, curate_knowledge): ``--input`` files,
+    folders or globs, ``--output``, ``--config``, ``--num-cpus``, the Ray options and ``--overwrite``; then
+    ``run(config, inputs, output, in_process, ray_address, overwrite)`` through :func:`run_pipeline`."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--input", nargs="+", required=True, help="files, folders or globs")
+    parser.add_argument("--output", required=output_default is None, default=output_default, help=output_help)
+    parser.add_argument("--config", help=config_help)
+    parser.add_argument("--num-cpus", type=int, help="CPUs of the embedded Ray (default: all)")
+    add_ray_arguments(parser)
+    add_overwrite_argument(parser)
+    args = parser.parse_args(argv)
+
+    def job() -> PipelineStats:
+        config = load_config(args.config)
+        if args.num_cpus is not None:
+            config.num_cpus = args.num_cpus
+        return run(config, args.input, args.output, args.in_process, args.ray_address, args.overwrite)
+
+    return run_pipeline(name, args.output, job, args.input)
 
 
 # Storage failures that stop a run as one line instead of a traceback.

@@ -159,3 +159,20 @@ def _stage(function: Callable[[pa.Table], pa.Table]) -> Callable[[pa.Table], pa.
 
 
 __all__ = ["InProcessExecutor", "RayDataExecutor", "Step", "StepList", "named_stage", "regroup"]
+
+
+def file_to_parquet(steps: StepList, location: str, path: str, columns: Optional[Sequence[str]] = None) -> Tuple[dict, int]:
+    """One input file through the steps in this process, its surviving rows (``columns`` of them, or all) into
+    one Parquet file at ``path`` (none when nothing survives): the per-file task of the SFT and knowledge jobs.
+    Returns (statistics as a dict, rows written)."""
+    from common.atomic_io import write_parquet
+    from operators.stats import PipelineStats
+
+    stats = PipelineStats()
+    tables = [t if columns is None else t.select(list(columns)) for t in InProcessExecutor().stream(steps, [location], stats)]
+    tables = [t for t in tables if t.num_rows]
+    if not tables:
+        return stats.to_dict(), 0
+    table = pa.concat_tables(tables, promote_options="default")
+    write_parquet(table, path)
+    return stats.to_dict(), table.num_rows

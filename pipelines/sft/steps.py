@@ -7,18 +7,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 
-import pyarrow as pa
-
-from common.atomic_io import write_parquet
 from common.config_check import build
 from operators.decontamination.filter import Decontaminate
 from operators.sft.cleaning import SftCleaner
 from operators.sft.reader import SftReader
 from operators.sft.scoring import SftScorer
-from operators.stats import PipelineStats
-from pipelines.runtime.executor import InProcessExecutor, StepList
+from pipelines.runtime.executor import StepList, file_to_parquet
+from pipelines.runtime.record_files import FileItem, FileResult
 from pipelines.sft.curation_config import SftConfig
 
 DEDUP_STEP = "sft_dedup"
@@ -33,25 +29,5 @@ def sft_steps(config: SftConfig) -> StepList:
     return StepList.of(SftReader(config.reader), *operators)
 
 
-@dataclass
-class CleanItem:
-    location: str
-    config: dict        # asdict(SftConfig)
-    kept: str           # where the file's surviving conversations go
-
-
-@dataclass
-class CleanResult:
-    stats: dict
-    rows: int
-
-
-def clean_task(item: CleanItem) -> CleanResult:
-    stats = PipelineStats()
-    steps = sft_steps(build(SftConfig, item.config))
-    tables = list(InProcessExecutor().stream(steps, [item.location], stats))
-    if not tables:
-        return CleanResult(stats.to_dict(), 0)
-    table = pa.concat_tables(tables, promote_options="default")
-    write_parquet(table, item.kept)
-    return CleanResult(stats.to_dict(), table.num_rows)
+def clean_task(item: FileItem) -> FileResult:
+    return FileResult(*file_to_parquet(sft_steps(build(SftConfig, item.config)), item.location, item.kept))

@@ -25,7 +25,6 @@ sit this high and why Korean and Chinese translations are caught less often (ben
 from __future__ import annotations
 
 import argparse
-import json
 import os
 from typing import List
 

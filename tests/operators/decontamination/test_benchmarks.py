@@ -18,10 +18,6 @@ from operators.decontamination.index import open_index
 from tests.fixtures.shared_data import shared_path
 
 
-@pytest.fixture(autouse=True)
-def private_cache(tmp_path, monkeypatch):
-    monkeypatch.setenv("MARCO_CACHE", str(tmp_path / "cache"))
-
 
 @pytest.fixture
 def belebele_like(tmp_path):

@@ -25,13 +25,6 @@ LANGS = sorted(FLORES_CODES)
 USE_LANGS = sorted(lang for lang in USE_LANGUAGES if lang in FLORES_CODES)
 
 
-@pytest.fixture(scope="module", autouse=True)
-def private_cache(tmp_path_factory):
-    patch = pytest.MonkeyPatch()
-    patch.setenv("MARCO_CACHE", str(tmp_path_factory.mktemp("marco-cache")))
-    yield
-    patch.undo()
-
 
 def operator(langs=None, encoder=None, action="drop"):
     benchmark = BenchmarkConfig(name="flores", path=str(shared_path("flores200_dev")), format="flores",

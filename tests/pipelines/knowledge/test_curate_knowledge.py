@@ -57,8 +57,7 @@ def config_for(root, **overrides):
     return build(KnowledgeConfig, data)
 
 
-def test_records_are_filtered_deduplicated_and_grouped(inputs, tmp_path, monkeypatch):
-    monkeypatch.setenv("MARCO_CACHE", str(tmp_path / "cache"))
+def test_records_are_filtered_deduplicated_and_grouped(inputs, tmp_path):
     out = tmp_path / "out"
     stats = curate_knowledge(config_for(inputs), [str(inputs / "qa.jsonl.gz"), str(inputs / "more.parquet")],
                              str(out), in_process=True).to_dict()
@@ -83,11 +82,10 @@ def test_records_are_filtered_deduplicated_and_grouped(inputs, tmp_path, monkeyp
     assert first["text"] == f"{first['text'].split(chr(10))[0]}\n\nAnswer: " + first["text"].split("Answer: ")[1]
 
 
-def test_save_to_disk_folder_with_choices_and_the_two_stage_blend(inputs, tmp_path, monkeypatch):
+def test_save_to_disk_folder_with_choices_and_the_two_stage_blend(inputs, tmp_path):
     from pipelines.mixture.build import build_mixture
     from pipelines.mixture.tokenize_shards import tokenize_shards
 
-    monkeypatch.setenv("MARCO_CACHE", str(tmp_path / "cache"))
     config = config_for(inputs, reader={"fields": {"question": "question", "choices": "choices.text",
                                                    "answer": "answerKey"}, "id_field": "uid"})
     out = tmp_path / "de"
@@ -122,8 +120,7 @@ def test_layout_of_each_role():
     assert text == "P.\n\nQ?\n\nA. x\nB. y\n\nAnswer: B\n\nBecause.\n\n```\nprint(1)\n```"
 
 
-def test_ray_and_in_process_runs_agree(inputs, ray_local, tmp_path, monkeypatch):
-    monkeypatch.setenv("MARCO_CACHE", str(tmp_path / "cache"))
+def test_ray_and_in_process_runs_agree(inputs, ray_local, tmp_path):
     files = [str(inputs / "qa.jsonl.gz"), str(inputs / "more.parquet")]
     curate_knowledge(config_for(inputs), files, str(tmp_path / "local"), in_process=True)
     curate_knowledge(config_for(inputs), files, str(tmp_path / "ray"))

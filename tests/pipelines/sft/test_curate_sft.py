@@ -215,12 +215,11 @@ def test_embedding_model_folder_is_loaded_and_used(tmp_path):
     assert reasons == [None, None, "dedup:semantic", None]
 
 
-def test_conversations_quoting_a_benchmark_are_dropped(tmp_path, monkeypatch):
+def test_conversations_quoting_a_benchmark_are_dropped(tmp_path):
     """Translation requests from NTREX-128; ten replies quote a FLORES-200 dev sentence (one with small edits,
     one in German): exactly those ten are dropped as contaminated:flores, the rest kept."""
     from tests.fixtures.shared_data import shared_path
 
-    monkeypatch.setenv("MARCO_CACHE", str(tmp_path / "cache"))
     flores = {lang: (shared_path("flores200_dev") / f"{code}.dev").read_text(encoding="utf-8").splitlines()
               for lang, code in (("en", "eng_Latn"), ("de", "deu_Latn"))}
     english = ntrex("eng_Latn.txt", 60)

@@ -147,13 +147,6 @@ def load(tmp_path, data: dict, name: str = "synth.yaml"):
     return load_synthesis_config(str(path)), str(path)
 
 
-@pytest.fixture(scope="module", autouse=True)
-def private_cache(tmp_path_factory):
-    patch = pytest.MonkeyPatch()
-    patch.setenv("MARCO_CACHE", str(tmp_path_factory.mktemp("marco-cache")))
-    yield
-    patch.undo()
-
 
 @pytest.fixture(scope="module")
 def texts():

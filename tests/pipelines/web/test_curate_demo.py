@@ -191,12 +191,11 @@ def _decontaminated(config_path_text, benchmark, action):
     return config
 
 
-def test_a_page_quoting_a_benchmark_is_cut_or_dropped(demo_warc, tmp_path, monkeypatch, ray_local):
+def test_a_page_quoting_a_benchmark_is_cut_or_dropped(demo_warc, tmp_path, ray_local):
     """A benchmark item made of two sentences of a kept English page: with action cut the page stays without
     them (the note contaminated:demo-bench); with drop (here on Ray) it is gone and counted."""
     import json
 
-    monkeypatch.setenv("MARCO_CACHE", str(tmp_path / "cache"))
     curate(load_config(None), [demo_warc], str(tmp_path / "plain"), in_process=True)
     rows = [r for shard in shard_paths(tmp_path / "plain") for r in pq.read_table(shard).to_pylist()]
     page = max((r for r in rows if r["lang"] == "en"), key=lambda r: len(r["text"]))
