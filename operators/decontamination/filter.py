@@ -10,7 +10,9 @@ index (``index.py``):
    in the index, so a copy in any of its languages is an exact match.
 2. **Embeddings**, for texts in the encoder's languages (``cross_lingual``): each sentence of the text, and each
    two consecutive ones, is compared with the benchmark's pieces (``sentences.py``) (cosine minus half the benchmark sentence's hubness, ``index.py``);
-   one at or above the similarity threshold covers its benchmark sentence's units. This finds translations into languages the benchmark lacks, and paraphrases. USE's
+   one at or above the similarity threshold covers its benchmark sentence's units. A text in a language the
+   encoder does not cover is never scored: it is kept (if its n-grams allow) with the note
+   ``sim:unsupported_lang``. This finds translations into languages the benchmark lacks, and paraphrases. USE's
    thresholds are per language (``operators/resources/decontamination/use_similarity.json``, derived by
    ``pipelines/derive_similarity_thresholds.py``).
 
@@ -43,6 +45,8 @@ from operators.decontamination.sentences import text_windows
 from operators.resources import resource_path
 
 ACTIONS = ("drop", "cut")
+# The note of a text in a language the cross-lingual encoder does not cover (only its exact n-grams were checked).
+UNSUPPORTED_LANG = "sim:unsupported_lang"
 
 
 @dataclass
@@ -282,6 +286,7 @@ class Decontaminate(Operator):
         matches: List[_Match] = []
         owner: List[Tuple[int, int]] = []          # (row, column) of each match
         pending: List[Tuple[int, str, Optional[str]]] = []
+        unscored = [False] * rows                  # a text the encoder does not cover: counted, never scored
         for r in range(rows):
             for c, (texts, langs) in enumerate(columns):
                 text = texts[r] or ""
@@ -289,13 +294,16 @@ class Decontaminate(Operator):
                 self._exact(text, match)
                 coverage, _ = match.coverage(index)
                 if coverage < self.config.threshold and self._encoder is not None:
-                    pending.append((len(matches), text, langs[r]))
+                    if self._encoder.covers(langs[r]):
+                        pending.append((len(matches), text, langs[r]))
+                    elif text.strip():
+                        unscored[r] = True
                 matches.append(match)
                 owner.append((r, c))
         if pending:
             self._embedding(pending, matches)
         reasons: List[Optional[str]] = [None] * rows
-        notes: List[Optional[str]] = [None] * rows
+        notes: List[Optional[str]] = [UNSUPPORTED_LANG if u else None for u in unscored]
         coverage_column = [0.0] * rows
         texts_out = list(columns[0][0]) if self.config.action == "cut" else None
         for match, (r, c) in zip(matches, owner):
@@ -320,7 +328,7 @@ class Decontaminate(Operator):
             if len(texts_out[r]) < self.config.min_chars_after_cut:
                 reasons[r] = reason
             else:
-                notes[r] = reason
+                notes[r] = reason           # a cut outranks the unscored note
         table = batch
         if texts_out is not None:
             position = table.column_names.index(self.text_columns[0])
