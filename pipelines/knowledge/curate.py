@@ -58,6 +58,7 @@ def curate_knowledge(config: KnowledgeConfig, inputs: List[str], output: str, in
                               os.path.join(output, group, f"part-{number:05d}.parquet"))
             kept_per_group[group] = rows.num_rows
     stats.add_kept(kept_per_group)
+    stats.details["decontamination"] = config.decontamination.describe()
     finish_run(output, stats, f"Knowledge data statistics of {os.path.basename(output)}")
     return stats
 

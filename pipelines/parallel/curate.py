@@ -104,6 +104,7 @@ def curate_parallel(config: ParallelConfig, inputs: List[str], output: str, in_p
     for result in rendered:
         templates.update(result.templates)
     stats.add_kept({pair: sum(r.texts for r in rendered)})
+    stats.details["decontamination"] = config.decontamination.describe()
     stats.details["parallel"] = {"similarity": similarity, "directions": config.templates.directions,
                                  "template_counts": dict(sorted(templates.items()))}
     finish_run(output, stats, f"Parallel-data statistics of {os.path.basename(output)}")

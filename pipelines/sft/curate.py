@@ -54,6 +54,7 @@ def curate_sft(config: SftConfig, inputs: List[str], output: str, in_process: bo
                 lang = row["lang"] or "und"
                 kept_per_language[lang] = kept_per_language.get(lang, 0) + 1
     stats.add_kept(kept_per_language)
+    stats.details["decontamination"] = config.decontamination.describe()
     finish_run(output, stats, f"SFT data statistics of {os.path.basename(output)}")
     return stats
 

@@ -224,6 +224,7 @@ def synthesize(config: SynthesisConfig, output: str, overwrite: bool = False,
                                          "several prompts, a record one per target language")
     kept = _write(InProcessExecutor().stream(steps, [journal_path], stats), output)
     stats.add_kept(kept)
+    stats.details["decontamination"] = config.decontamination.describe()
     stats.details["synthesis"] = {"documents_planned": len(plan.documents), "requests_planned": len(requests),
                                   "requests_answered_before": asker.reused, "requests_asked": asker.asked,
                                   "http_requests": client.requests, "http_retries": client.retries,

@@ -205,6 +205,7 @@ def curate(config: CurateConfig, inputs: List[str], output: str, in_process: boo
 
         export_stats(PIPELINE_NAME, earlier, steps.names, job_labels())
     total.add_skipped_inputs(expansion.skipped)
+    total.details["decontamination"] = config.decontamination.describe()
     total.check()
     finish_run(shards.root, total, f"Statistics of {os.path.basename(shards.root)}")
     return total

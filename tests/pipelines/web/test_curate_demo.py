@@ -219,3 +219,5 @@ def test_a_page_quoting_a_benchmark_is_cut_or_dropped(demo_warc, tmp_path, ray_l
     stats = read_stats(str(tmp_path / "drop"))
     assert_invariant(stats)
     assert {op["name"]: op for op in stats["operators"]}["decontamination"]["dropped"] == {"contaminated:demo-bench": 1}
+    assert stats["details"]["decontamination"].startswith("drop at item coverage >= 0.5 against demo-bench (exact n-grams")
+    assert read_stats(str(tmp_path / "plain"))["details"]["decontamination"] == "not applied: no benchmarks given"
