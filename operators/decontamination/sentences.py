@@ -4,7 +4,7 @@ Breaks at line ends and after sentence-final punctuation of the scripts we curat
 Arabic ``؟`` and Urdu ``۔``, Devanagari and Bengali ``।``, CJK ``。！？``); any piece longer than
 :data:`MAX_CHARS` is cut at a space near that length. Thai, Lao, Khmer and Myanmar write no sentence
 punctuation (a space ends a clause or a sentence): a piece of them longer than the smallest of
-:data:`UNPUNCTUATED_CHARS` becomes overlapping windows of each of those lengths, cut at spaces, each starting half
+:data:`UNPUNCTUATED_CHARS` becomes overlapping windows of each of those lengths (five, so that one of them fits), cut at spaces, each starting half
 a window after the previous one, so a sentence of any usual length (FLORES-200 Thai: 120 characters median,
 300 at the 95th percentile) lies mostly inside one window. Pieces with fewer than :data:`MIN_UNITS` units (``ngrams.units``) are not
 sentences worth comparing (headings, menu items, numbers).
@@ -20,7 +20,7 @@ from operators.decontamination.ngrams import UNIT, UNIT_IS_CHAR
 
 MAX_CHARS = 400
 MIN_UNITS = 4           # words; characters of unspaced scripts count half
-UNPUNCTUATED_CHARS = (120, 240)
+UNPUNCTUATED_CHARS = (100, 140, 180, 240, 320)
 _UNPUNCTUATED = regex.compile(r"[\p{Thai}\p{Lao}\p{Khmer}\p{Myanmar}]")
 # A full stop after a short capitalised word or a single letter ("Dr.", "St.", "U.S.") or before a lower-case
 # letter ends no sentence.

@@ -3,7 +3,7 @@ Leipzig documents (tests/fixtures/planted_contamination.py).
 
 Targets: exact copies and copies with small edits caught >= 98 %, in every language FLORES has here (so its
 parallel versions are exact keys); translations into a language the benchmark lacks caught by the USE
-embedding check (>= 0.9 on average, every language >= 0.8: Universal Sentence Encoder ranks topic close to
+embedding check (>= 0.93 on average, every language >= 0.85: Universal Sentence Encoder ranks topic close to
 translation, so its thresholds sit high); clean documents dropped <= 0.5 %.
 """
 
@@ -92,9 +92,9 @@ def test_translations_into_languages_the_benchmark_lacks():
     assert outcome.notes[:3] == ["sim:unsupported_lang"] * 3 and outcome.reasons == [None] * 3 + ["contaminated:flores"]
     print("\ntranslations caught:", {k: round(v, 3) for k, v in rates.items()})
     print("clean documents dropped:", clean)
-    # The goal is 0.9 for every language; with USE Korean, Thai and Russian stay in the 0.8s (bench/NOTES.md).
-    assert sum(rates.values()) / len(rates) >= 0.9
-    assert min(rates.values()) >= 0.8
+    # The goal is 0.9 for every language; with USE Russian and Korean stay near it (bench/NOTES.md).
+    assert sum(rates.values()) / len(rates) >= 0.93
+    assert min(rates.values()) >= 0.85
     assert clean[0] / clean[1] <= 0.005
 
 
