@@ -81,4 +81,4 @@ def test_record_file_folders_name_what_they_leave_out(tmp_path, caplog):
     (tmp_path / "SOURCE.md").write_text("x")
     with caplog.at_level(logging.WARNING, logger="pipelines.runtime.local_inputs"):
         assert expand_record_files([str(tmp_path)]) == [str(tmp_path / "a.jsonl")]
-    assert f"skipped 1 files that are not JSONL/JSON/Parquet in {tmp_path}: SOURCE.md" in caplog.text
+    assert f"skipped 1 files that are not JSONL/JSON/Parquet/Arrow in {tmp_path}: SOURCE.md" in caplog.text
