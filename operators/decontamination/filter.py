@@ -4,7 +4,8 @@ data from common benchmarks").
 For every text of a row (``text``; both sides of a parallel pair) and every benchmark item version of the
 index (``index.py``):
 
-1. **Exact n-grams** (``ngrams.py``: 5 words, 8 characters of unspaced scripts, normalized). The item's
+1. **Exact n-grams** (``ngrams.py``: 5 words, 8 characters of unspaced scripts or Hangul syllables,
+   normalized). The item's
    *coverage* is the share of its units inside n-grams the text also has (Llama 2's contamination study
    counts tokens the same way). Every language version of a multi-parallel benchmark (FLORES, Belebele) is
    in the index, so a copy in any of its languages is an exact match.

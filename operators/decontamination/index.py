@@ -44,7 +44,7 @@ from operators.decontamination.benchmarks import BenchmarkConfig, read_items
 from operators.decontamination.ngrams import ngram_keys, unit_hashes
 from operators.decontamination.sentences import item_pieces
 
-INDEX_VERSION = 5
+INDEX_VERSION = 6
 _ARRAYS = ("keys", "rows", "starts", "spans", "item_units", "item_benchmark", "bitmap")
 # The membership bitmap: about 16 bits per key, so about 1 in 16 document n-grams that are not in the index
 # pass it and reach the sorted keys' binary search (most n-grams of a clean document stop here).
