@@ -4,9 +4,11 @@ Breaks at line ends and after sentence-final punctuation of the scripts we curat
 Arabic ``؟`` and Urdu ``۔``, Devanagari and Bengali ``।``, CJK ``。！？``); any piece longer than
 :data:`MAX_CHARS` is cut at a space near that length. Thai, Lao, Khmer and Myanmar write no sentence
 punctuation (a space ends a clause or a sentence): a piece of them longer than the smallest of
-:data:`UNPUNCTUATED_CHARS` becomes overlapping windows of each of those lengths (five, so that one of them fits), cut at spaces, each starting half
-a window after the previous one, so a sentence of any usual length (FLORES-200 Thai: 120 characters median,
-300 at the 95th percentile) lies mostly inside one window. Pieces with fewer than :data:`MIN_UNITS` units (``ngrams.units``) are not
+:data:`UNPUNCTUATED_CHARS` becomes overlapping windows of each of those five lengths, cut at spaces, each
+starting a quarter window after the previous one, so a sentence of any usual length (FLORES-200 Thai: 120
+characters median, 300 at the 95th percentile) lies mostly inside one window. Measured on all 997 FLORES dev
+Thai lines planted in Thai text: 91.7 % caught with quarter steps against 89.5 % with half steps, and no clean
+Thai document of 232 dropped. Pieces with fewer than :data:`MIN_UNITS` units (``ngrams.units``) are not
 sentences worth comparing (headings, menu items, numbers).
 """
 
@@ -29,7 +31,7 @@ _BREAK = regex.compile(r"(?<!(?:^|[\s(])(?:\p{Lu}\p{Ll}{0,2}|\p{L}|(?:\p{L}\.)+\
 
 
 def _windows(text: str, start: int, end: int, size: int) -> List[Tuple[int, int]]:
-    """Overlapping windows of about ``size`` characters, cut at spaces, half a window apart."""
+    """Overlapping windows of about ``size`` characters, cut at spaces, a quarter window apart."""
     spaces = [start] + [i + 1 for i in range(start, end) if text[i] == " "] + [end]
     out, first = [], 0
     while True:
@@ -41,7 +43,7 @@ def _windows(text: str, start: int, end: int, size: int) -> List[Tuple[int, int]
         if spaces[last] >= end:
             return out
         middle = first + 1
-        while middle < last and spaces[middle] - spaces[first] < size // 2:
+        while middle < last and spaces[middle] - spaces[first] < size // 4:
             middle += 1
         first = middle
 
