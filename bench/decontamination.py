@@ -80,9 +80,10 @@ def documents(pool, count: int, seed: int = 0):
         lang = langs[k % len(langs)]
         start = rng.randrange(len(pool[lang]) - 20)
         sentences = pool[lang][start:start + 20]
-        if k % 20 == 0:
+        planted = k % 20 == 0
+        if planted:
             sentences.insert(rng.randrange(20), rng.choice(flores[lang]))
-        docs.append((("" if lang in ("zh", "ja") else " ").join(sentences), lang))
+        docs.append((("" if lang in ("zh", "ja") else " ").join(sentences), lang, planted))
     return docs
 
 
@@ -94,22 +95,28 @@ def anchor_13gram(benchmark_texts: List[str], docs) -> dict:
         grams.update(tuple(words[i:i + 13]) for i in range(len(words) - 12))
     built = time.process_time() - started
     started = time.process_time()
-    dirty = 0
-    for text, _ in docs:
+    dirty = planted_dirty = 0
+    for text, _, planted in docs:
         words = text.lower().split()
-        dirty += any(tuple(words[i:i + 13]) in grams for i in range(len(words) - 12))
+        hit = any(tuple(words[i:i + 13]) in grams for i in range(len(words) - 12))
+        dirty += hit
+        planted_dirty += hit and planted
     return {"build_cpu_s": round(built, 2), "docs_per_cpu_s": round(len(docs) / (time.process_time() - started), 1),
-            "dropped": dirty}
+            "dropped": dirty, "planted_dropped": planted_dirty}
 
 
 def measure(step, docs, batch: int = 200) -> dict:
     started = time.process_time()
-    dropped = 0
+    planted_dropped = clean_dropped = 0
     for i in range(0, len(docs), batch):
         part = docs[i:i + batch]
-        outcome = step.process(pa.table({"text": [t for t, _ in part], "lang": [l for _, l in part]}))
-        dropped += sum(r is not None for r in outcome.reasons)
-    return {"docs_per_cpu_s": round(len(docs) / (time.process_time() - started), 1), "dropped": dropped}
+        outcome = step.process(pa.table({"text": [t for t, _, _ in part], "lang": [l for _, l, _ in part]}))
+        for (_, _, planted), reason in zip(part, outcome.reasons):
+            planted_dropped += planted and reason is not None
+            clean_dropped += not planted and reason is not None
+    return {"docs_per_cpu_s": round(len(docs) / (time.process_time() - started), 1),
+            "dropped": planted_dropped + clean_dropped, "planted_dropped": planted_dropped,
+            "clean_dropped": clean_dropped, "clean": sum(not p for *_, p in docs)}
 
 
 def main(argv=None) -> int:
@@ -133,7 +140,7 @@ def main(argv=None) -> int:
     config = build(DecontaminationConfig, {"benchmarks": benchmarks})
     pool = text_pool(1)
     docs = documents(pool, args.docs)
-    results = {"documents": len(docs), "planted": sum(1 for k in range(len(docs)) if k % 20 == 0)}
+    results = {"documents": len(docs), "planted": sum(p for *_, p in docs)}
 
     started = time.process_time()
     index = open_index(config.index_settings())
@@ -180,11 +187,14 @@ def main(argv=None) -> int:
         ix = results["index"]
         print(f"index: {ix['item_versions']:,} item versions, {ix['units']:,} units, {ix['ngrams']:,} n-grams, "
               f"{ix['bytes_per_unit']} bytes per unit, built in {ix['build_cpu_s']} CPU s (peak RSS {ix['peak_rss_mb']} MB)")
-        print(f"exact n-grams: {results['ours_exact']['docs_per_cpu_s']} docs/CPU-s, dropped {results['ours_exact']['dropped']} "
-              f"of {results['planted']} planted; 13-gram set anchor {results['anchor_13gram']['docs_per_cpu_s']} docs/CPU-s "
-              f"(dropped {results['anchor_13gram']['dropped']}); ratio {results['ratio_exact_vs_anchor']}")
-        print(f"with USE cross-lingual check: {results['ours_cross_lingual']['docs_per_cpu_s']} docs/CPU-s "
-              f"({results['ours_cross_lingual']['documents']} documents of USE's languages)")
+        ours, anchor, cross = results["ours_exact"], results["anchor_13gram"], results["ours_cross_lingual"]
+        print(f"exact n-grams: {ours['docs_per_cpu_s']} docs/CPU-s, planted caught {ours['planted_dropped']} of "
+              f"{results['planted']}, clean dropped {ours['clean_dropped']} of {ours['clean']}; 13-gram set anchor "
+              f"{anchor['docs_per_cpu_s']} docs/CPU-s (planted caught {anchor['planted_dropped']}, dropped "
+              f"{anchor['dropped']}); ratio {results['ratio_exact_vs_anchor']}")
+        print(f"with USE cross-lingual check: {cross['docs_per_cpu_s']} docs/CPU-s ({cross['documents']} documents of "
+              f"USE's languages): planted caught {cross['planted_dropped']}, clean dropped {cross['clean_dropped']} "
+              f"of {cross['clean']}")
         e = results["encoder"]
         print(f"USE encoder: {e['ours_sentences_per_cpu_s']} sentences/CPU-s; package tokenizer "
               f"{e['package_tokenizer_sentences_per_cpu_s']}; ratio {e['ratio']}")

@@ -139,9 +139,9 @@ class DecontaminationConfig:
             return "not applied: no benchmarks given"
         check = "exact n-grams"
         if self.cross_lingual.encoder:
-            from operators.embeddings.encoders import load_encoder
+            from operators.embeddings.encoders import encoder_name
 
-            check += f" + sentence embeddings ({load_encoder(self.cross_lingual.encoder_config()).name})"
+            check += f" + sentence embeddings ({encoder_name(self.cross_lingual.encoder_config())})"
         return (f"{self.action} at item coverage >= {self.threshold} against "
                 f"{', '.join(b.name for b in self.benchmarks)} ({check}; {self.word_n}-word / {self.char_n}-character n-grams)")
 

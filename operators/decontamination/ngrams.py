@@ -65,13 +65,6 @@ def units(text: str) -> Tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     return hashes, is_char, starts, ends
 
 
-_CHAR_START = regex.compile(rf"[{_CHAR_SCRIPTS}]")
-
-
-def UNIT_IS_CHAR(token: str) -> bool:
-    return _CHAR_START.match(token) is not None
-
-
 def _rolling(hashes: np.ndarray, n: int) -> np.ndarray:
     """Polynomial hash of every window of ``n`` consecutive units (len(hashes) - n + 1 of them)."""
     count = len(hashes) - n + 1

@@ -18,7 +18,7 @@ from typing import List, Tuple
 
 import regex
 
-from operators.decontamination.ngrams import UNIT, UNIT_IS_CHAR
+from operators.decontamination.ngrams import UNIT
 
 MAX_CHARS = 400
 MIN_UNITS = 4           # words; characters of unspaced scripts count half
@@ -62,7 +62,7 @@ def _pieces(text: str, start: int, end: int) -> List[Tuple[int, int]]:
 
 
 def _weight(text: str) -> float:
-    return sum(0.5 if UNIT_IS_CHAR(m.group()) else 1.0 for m in UNIT.finditer(text))
+    return sum(0.5 if character else 1.0 for character, _ in UNIT.findall(text))
 
 
 def sentence_spans(text: str) -> List[Tuple[int, int]]:

@@ -38,7 +38,7 @@ class WholeSetDedupConfig:
     simhash: bool = True
     simhash_max_distance: int = 3
     embedding_model: Optional[PathOrName] = None
-    # use | laser (operators/embeddings/encoders.py) instead of embedding_model; null = neither.
+    # use (operators/embeddings/encoders.py) instead of embedding_model; null = neither.
     embedding_encoder: Optional[str] = None
     embedding_threshold: float = 0.7
     embedding_batch_size: int = 64
@@ -50,8 +50,9 @@ class WholeSetDedupConfig:
             raise ConfigError("simhash_max_distance: must be in [0, 15]")
         if self.embedding_encoder is not None and self.embedding_model:
             raise ConfigError("embedding_encoder, embedding_model: name one of them")
-        if self.embedding_encoder is not None and self.embedding_encoder not in ("use", "laser"):
-            raise ConfigError(f"embedding_encoder: expected use or laser, got {self.embedding_encoder!r}")
+        if self.embedding_encoder is not None and self.embedding_encoder != "use":
+            # LASER needs its model folder, which this section has no key for.
+            raise ConfigError(f"embedding_encoder: expected use (or null), got {self.embedding_encoder!r}")
 
 
 def instruction_key(text: str) -> str:
@@ -174,9 +175,8 @@ def _semantic_with_encoder(alive: List[int], texts: Sequence[str], langs: Sequen
         if vectors.shape[1] == 0:
             vectors = np.zeros((len(covered), embedded.shape[1]), dtype=np.float32)
         vectors[rows] = embedded
-    kept = set(_drop_non_representatives(covered, embedding_pairs(vectors, config.embedding_threshold), reasons,
-                                         "dedup:semantic"))
-    return [i for i in alive if i in kept or i not in set(covered)]
+    _drop_non_representatives(covered, embedding_pairs(vectors, config.embedding_threshold), reasons, "dedup:semantic")
+    return [i for i in alive if reasons[i] is None]
 
 
 DEDUP_REASONS = ("dedup:exact_instruction", "dedup:near_minhash", "dedup:near_simhash", "dedup:semantic")

