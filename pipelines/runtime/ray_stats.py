@@ -2,6 +2,11 @@
 
 * :class:`StatsCollector` (a Ray actor, ``num_cpus=0``) sums counts per chunk; the driver pops a
   chunk's totals when the chunk's dataset has finished. Exact, and independent of Prometheus.
+  :func:`start_collector` places it on the head node (whose loss ends the cluster anyway), so losing a worker
+  node never takes it along, and lets Ray restart it if its process dies; the calls to it are retried across
+  a restart. A restarted collector has lost the counts of the chunks in flight: each chunk starts with
+  :meth:`StatsCollector.begin_chunk` and ends with :meth:`StatsCollector.pop_chunk`, both naming the collector's
+  incarnation, and the driver redoes a chunk whose two differ (the committed chunks' counts are on disk).
 * :class:`RayStatsSink` is what the runners call on the workers: one small RPC per batch, plus Ray
   metrics counters ``curation_docs_in`` / ``curation_docs_out`` / ``curation_docs_dropped`` (tags
   ``pipeline``, ``job_id``, ``submission_id``, ``operator``, ``lang``, and ``reason`` for drops) for the dashboard's
@@ -33,6 +38,7 @@ from __future__ import annotations
 
 import json
 import os
+import uuid
 from collections import defaultdict
 from typing import Dict, Mapping, Optional, Sequence, Set
 
@@ -131,6 +137,14 @@ class StatsCollector:
         self._chunks: Dict[str, PipelineStats] = defaultdict(PipelineStats)
         self._seen: Dict[str, Set[str]] = defaultdict(set)
         self.duplicates = 0
+        # New with every (re)start of the actor: a chunk that began in another incarnation lost its counts.
+        self.incarnation = uuid.uuid4().hex
+
+    def begin_chunk(self, chunk: str) -> str:
+        """Forget anything reported for ``chunk`` (an attempt that failed) and return this incarnation."""
+        self._chunks.pop(chunk, None)
+        self._seen.pop(chunk, None)
+        return self.incarnation
 
     def add(self, chunk: str, name: str, docs_in: int, docs_out: int, dropped: dict, by_language=None,
             noted=None, key: Optional[str] = None, samples: Optional[dict] = None,
@@ -146,11 +160,11 @@ class StatsCollector:
         return True
 
     def pop_chunk(self, chunk: str) -> tuple:
-        """A finished chunk's statistics (as ``stats.json`` holds them) and its sampled dropped documents (a
-        :func:`operators.drop_samples.payload`)."""
+        """A finished chunk's statistics (as ``stats.json`` holds them), its sampled dropped documents (a
+        :func:`operators.drop_samples.payload`) and this incarnation."""
         self._seen.pop(chunk, None)
         stats = self._chunks.pop(chunk, PipelineStats())
-        return stats.to_dict(), stats.drop_samples.payload()
+        return stats.to_dict(), stats.drop_samples.payload(), self.incarnation
 
     def pop(self, chunk: str) -> dict:
         """A finished chunk's statistics alone."""
@@ -158,6 +172,24 @@ class StatsCollector:
 
     def duplicate_reports(self) -> int:
         return self.duplicates
+
+
+HEAD_NODE_RESOURCE = "node:__internal_head__"   # every Ray head node has it
+
+
+def start_collector(name: str = ""):
+    """A :class:`StatsCollector` actor on the head node, restarted by Ray if its process dies, its calls retried
+    across the restart (``max_task_retries``: a report sent twice is counted once by its key)."""
+    import ray
+
+    options = dict(num_cpus=0, max_restarts=-1, max_task_retries=-1, resources={HEAD_NODE_RESOURCE: 0.001})
+    if name:
+        options["name"] = name
+    return ray.remote(**options)(StatsCollector).remote()
+
+
+class ChunkLost(RuntimeError):
+    """The statistics actor restarted while a chunk ran: the chunk's counts are incomplete; redo it."""
 
 
 class RayStatsSink:

@@ -32,12 +32,15 @@ from operators.stats import PipelineStats
 from pipelines.runtime.cli import add_overwrite_argument, add_ray_arguments, run_pipeline
 from pipelines.runtime.executor import InProcessExecutor, RayDataExecutor, StepList
 from pipelines.runtime.ray_session import init_ray
+from pipelines.runtime.ray_stats import ChunkLost
 from pipelines.runtime.running_stats import log_running_stats
 from pipelines.web.config import CurateConfig, load_config
 from pipelines.web.shard_output import Chunk, ShardOutput, concat_manifests, plan_chunks, write_parts
 from pipelines.web.steps import PIPELINE_NAME, web_steps
 
 log = logging.getLogger("curate_cc")
+# A chunk is redone when the statistics actor restarted while it ran (its counts were lost), this often at most.
+CHUNK_ATTEMPTS = 3
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -64,14 +67,6 @@ def _chunk_concurrency(config: CurateConfig) -> int:
     return max(2, math.ceil(cpus / max(1, config.output.chunk_files)) + 1)
 
 
-def _collector():
-    import ray
-
-    from pipelines.runtime.ray_stats import StatsCollector
-
-    return ray.remote(num_cpus=0)(StatsCollector).remote()
-
-
 def run_chunk(steps: StepList, chunk: Chunk, tmp_dir: str, rows_per_file: int, collector=None,
               cpus_per_task: float = 1.0) -> Tuple[pa.Table, PipelineStats]:
     """Curate one chunk's files into parts under ``tmp_dir``: the parts' manifest and the chunk's statistics.
@@ -87,9 +82,12 @@ def run_chunk(steps: StepList, chunk: Chunk, tmp_dir: str, rows_per_file: int, c
 
     from pipelines.runtime.ray_stats import RayStatsSink, job_labels
 
+    began = ray.get(collector.begin_chunk.remote(chunk.name))
     sink = RayStatsSink(collector, chunk.name, PIPELINE_NAME, job_labels())
     manifests = RayDataExecutor(cpus_per_task).execute(steps, chunk.files, sink, write)
-    counts, drops = ray.get(collector.pop_chunk.remote(chunk.name))
+    counts, drops, ended = ray.get(collector.pop_chunk.remote(chunk.name))
+    if ended != began:
+        raise ChunkLost(f"{chunk.name}: the statistics actor restarted while the chunk ran")
     stats = PipelineStats(steps.names).merge(PipelineStats.from_dict(counts))
     stats.drop_samples.add_payload(drops)
     return concat_manifests(manifests), stats
@@ -149,8 +147,10 @@ def curate(config: CurateConfig, inputs: List[str], output: str, in_process: boo
     collector = None
     concurrency = 1
     if todo and not in_process:
+        from pipelines.runtime.ray_stats import start_collector
+
         init_ray(ray_address, config.ray.num_cpus)
-        collector = _collector()
+        collector = start_collector()
         concurrency = _chunk_concurrency(config)
 
     steps = web_steps(config)
@@ -162,15 +162,22 @@ def curate(config: CurateConfig, inputs: List[str], output: str, in_process: boo
 
     def process(chunk: Chunk) -> None:
         started = time.time()
-        shards.reset_chunk(chunk)
-        tmp_dir = shards.tmp_dir(chunk)
-        try:
-            manifest, stats = run_chunk(steps, chunk, tmp_dir, config.output.rows_per_file, collector,
-                                        config.ray.cpus_per_task)
-            shards.commit_chunk(chunk, manifest, stats)
-        except BaseException:
-            shards.reset_chunk(chunk, best_effort=True)  # nothing of an unfinished chunk stays (a full disk...)
-            raise
+        for attempt in range(1, CHUNK_ATTEMPTS + 1):
+            shards.reset_chunk(chunk)
+            tmp_dir = shards.tmp_dir(chunk)
+            try:
+                manifest, stats = run_chunk(steps, chunk, tmp_dir, config.output.rows_per_file, collector,
+                                            config.ray.cpus_per_task)
+                shards.commit_chunk(chunk, manifest, stats)
+                break
+            except ChunkLost as lost:
+                shards.reset_chunk(chunk, best_effort=True)
+                if attempt == CHUNK_ATTEMPTS:
+                    raise
+                log.warning("%s; redoing it (attempt %d of %d)", lost, attempt + 1, CHUNK_ATTEMPTS)
+            except BaseException:
+                shards.reset_chunk(chunk, best_effort=True)  # nothing of an unfinished chunk stays (a full disk...)
+                raise
         with lock:
             running.merge(stats)
             progress["chunks"] += 1

@@ -23,7 +23,7 @@ import pytest
 
 from pipelines.web.config import load_config
 from pipelines.web.curate import curate
-from tests.fixtures.curated_output import assert_invariant, documents_by_language, read_stats
+from tests.fixtures.curated_output import assert_same_curation
 from tests.fixtures.local_ray_cluster import LocalRayCluster, _pids_using
 from tests.fixtures.process_tree import children
 from tests.fixtures.shared_data import REPO_ROOT as ROOT
@@ -45,23 +45,6 @@ def clean_run(tmp_path_factory):
     config.output.chunk_files = CHUNK_FILES
     curate(config, inputs(), str(out), in_process=True)
     return out
-
-
-def assert_same_output(out: Path, reference: Path) -> None:
-    docs, expected = documents_by_language(str(out)), documents_by_language(str(reference))
-    assert docs.keys() == expected.keys()
-    for lang in expected:
-        ids = [doc_id for doc_id, _ in docs[lang]]
-        assert len(ids) == len(set(ids)), f"{lang}: duplicate documents"
-        assert docs[lang] == expected[lang], lang
-    stats, expected_stats = read_stats(str(out)), read_stats(str(reference))
-    assert stats == expected_stats
-    assert_invariant(stats)
-    # The sampled dropped documents too: a retried task's candidates are counted once, like its counts.
-    import pyarrow.parquet as pq
-
-    drops = pq.read_table(out / "_drops" / "drops.parquet")
-    assert drops.num_rows and drops.equals(pq.read_table(reference / "_drops" / "drops.parquet"))
 
 
 def _cmdline(pid: int) -> str:
@@ -98,7 +81,7 @@ def test_worker_killed_mid_task_leaves_the_clean_output(ray_local, clean_run, tm
         stop.set()
         watcher.join(timeout=5)
     assert killed, "no worker was busy long enough to be killed"
-    assert_same_output(tmp_path / "out", clean_run)
+    assert_same_curation(tmp_path / "out", clean_run)
 
 
 def test_driver_killed_then_rerun_skips_finished_chunks(clean_run, tmp_path):
@@ -125,4 +108,38 @@ def test_driver_killed_then_rerun_skips_finished_chunks(clean_run, tmp_path):
     finally:
         cluster.stop()
     assert not _pids_using(cluster.temp_dir)
-    assert_same_output(out, clean_run)
+    assert_same_curation(out, clean_run)
+
+
+def test_statistics_actor_killed_mid_chunk_is_restarted_and_the_chunk_redone(ray_local, clean_run, tmp_path, caplog):
+    """The counts of the chunks in flight die with the actor's process: Ray restarts it and the driver redoes
+    those chunks (their incarnation changed), so stats.json still counts every document once."""
+    raylet = ray_local.get(ray_local.remote(lambda: os.getppid()).remote())  # workers and actors: its children
+    killed = []
+    stop = threading.Event()
+
+    def kill_the_actor_mid_chunk():
+        while not stop.is_set() and not killed:
+            titles = {pid: _cmdline(pid) for pid in children(raylet)}
+            reading = [pid for pid, title in titles.items() if title.startswith("ray::MapBatches(WarcReader)")]
+            actor = [pid for pid, title in titles.items() if title.startswith("ray::StatsCollector")]
+            if reading and actor:
+                time.sleep(0.5)   # reports of the chunk have reached it
+                os.kill(actor[0], signal.SIGKILL)
+                killed.append(actor[0])
+                return
+            time.sleep(0.05)
+
+    watcher = threading.Thread(target=kill_the_actor_mid_chunk, daemon=True)
+    watcher.start()
+    config = load_config(None)
+    config.output.chunk_files = CHUNK_FILES
+    try:
+        with caplog.at_level("WARNING", logger="curate_cc"):
+            curate(config, inputs(), str(tmp_path / "out"))
+    finally:
+        stop.set()
+        watcher.join(timeout=5)
+    assert killed, "the statistics actor was never seen while a chunk ran"
+    assert "the statistics actor restarted while the chunk ran; redoing it" in caplog.text
+    assert_same_curation(tmp_path / "out", clean_run)
