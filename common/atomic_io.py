@@ -3,7 +3,8 @@ run ends the same way. NeMo Curator's ``utils/atomic_io.py`` does the first for 
 does all three for every pipeline and trainer:
 
 * :func:`atomic_write` — a temporary file beside the target, renamed over it on success (``os.replace`` is
-  atomic on one file system), removed on failure; :func:`write_text`, :func:`write_json`,
+  atomic on one file system), removed on failure, its checksum recorded where a run asks
+  (:mod:`common.checksums`); :func:`write_text`, :func:`write_json`,
   :func:`write_parquet`, :func:`save_npy`, :func:`save_npz` and :class:`ParquetStream` for the common cases;
   :func:`publish` moves a finished file or folder into place.
 * :func:`check_plan` — the first run records what it was asked to do (``OUTPUT/_plan.json``); a rerun into
@@ -21,6 +22,7 @@ import uuid
 from contextlib import contextmanager
 from typing import IO, Any, Iterator, List, Optional, Sequence
 
+from common.checksums import moved, note_written
 from common.config_check import ConfigError
 
 
@@ -38,6 +40,7 @@ def atomic_path(path: str, suffix: str = "") -> Iterator[str]:
     try:
         yield tmp
         os.replace(tmp, path)
+        note_written(path)
     finally:
         if os.path.lexists(tmp):
             os.remove(tmp)
@@ -113,6 +116,7 @@ class ParquetStream:
         self._writer = None
         if commit:
             os.replace(self._tmp, self.path)
+            note_written(self.path)
         elif os.path.exists(self._tmp):
             os.remove(self._tmp)
 
@@ -127,6 +131,7 @@ def publish(source: str, target: str) -> str:
     """Move a finished file or folder to ``target`` (a rename: the same file system)."""
     os.makedirs(os.path.dirname(os.path.abspath(target)), exist_ok=True)
     os.replace(source, target)
+    moved(source, target)
     return target
 
 
@@ -160,15 +165,21 @@ def _differences(recorded: Any, wanted: Any, where: str = "", limit: int = 4) ->
 
 
 def _contents(folder: str, ignore: Sequence[str] = ()) -> List[str]:
-    """What ``folder`` holds, without the names in ``ignore`` ([] when it does not exist)."""
-    return sorted(n for n in os.listdir(folder) if n not in ignore) if os.path.isdir(folder) else []
+    """What ``folder`` holds, without the names in ``ignore`` and the writer's lock ([] when it does not exist)."""
+    from common.run_lock import LOCK_NAME
+
+    if not os.path.isdir(folder):
+        return []
+    return sorted(n for n in os.listdir(folder) if n not in ignore and n != LOCK_NAME)
 
 
 def _empty_folder(folder: str, keep: Sequence[str] = ()) -> None:
     import shutil
 
+    from common.run_lock import LOCK_NAME
+
     for name in os.listdir(folder):
-        if name in keep:
+        if name in keep or name == LOCK_NAME:
             continue
         path = os.path.join(folder, name)
         if os.path.isdir(path) and not os.path.islink(path):

@@ -36,6 +36,7 @@ from pipelines.runtime.cli import add_overwrite_argument, add_ray_arguments, run
 from pipelines.runtime.ray_session import init_ray
 from pipelines.runtime.ray_stats import publish_stats
 from pipelines.runtime.shard_files import list_inputs
+from pipelines.runtime.task_map import StageChain
 
 log = logging.getLogger("dedup")
 STAGES = ("minhash", "substring", "all")
@@ -115,6 +116,7 @@ def dedup(config: DedupConfig, input_dir: str, output: str, stage: str = "all", 
     if not in_process:
         init_ray(ray_address, config.num_cpus)
     stats = PipelineStats([s for s in ("minhash", "substring") if stage in (s, "all")])
+    chain = StageChain(use_ray=not in_process)   # one chain: substring reruns when MinHash's output was redone
     final_output, next_input = output, input_dir
     if stage in ("minhash", "all"):
         minhash_output = output if stage == "minhash" else os.path.join(work, "after-minhash")
@@ -122,7 +124,7 @@ def dedup(config: DedupConfig, input_dir: str, output: str, stage: str = "all", 
                          config.drops)
         log.info("MinHash over %d files, %d partitions, %d x %d bands", len(inputs), partitions,
                  config.minhash.bands, config.minhash.rows)
-        add_minhash_stats(stats, run_minhash(run, use_ray=not in_process))
+        add_minhash_stats(stats, run_minhash(run, chain))
         if not in_process:
             publish_stats("dedup", stats, ["minhash"], work)
         next_input = minhash_output
@@ -130,7 +132,7 @@ def dedup(config: DedupConfig, input_dir: str, output: str, stage: str = "all", 
         run = SubstringRun(list_inputs(next_input), next_input, final_output, os.path.join(work, "substring"),
                            config.substring, config.drops)
         log.info("exact substrings of >= %d tokens over %d files", config.substring.min_tokens, len(run.inputs))
-        add_substring_stats(stats, run_substring(run, use_ray=not in_process))
+        add_substring_stats(stats, run_substring(run, chain))
         if not in_process:
             publish_stats("dedup", stats, ["substring"], work)
     last = stats.operators[-1]

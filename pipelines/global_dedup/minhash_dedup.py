@@ -35,7 +35,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from common.atomic_io import save_npy, write_json
+from common.atomic_io import save_npy
 from operators.drop_samples import DropSampling, DropSamples, candidates, payload
 from operators.dedup.minhash import MinHashConfig, band_keys, signatures
 from pipelines.global_dedup.connected_components import (
@@ -45,7 +45,7 @@ from pipelines.global_dedup.connected_components import (
     write_undirected,
 )
 from pipelines.runtime.shard_files import ShardTask, StageFiles, load_arrays, write_shard
-from pipelines.runtime.task_map import run_stage
+from pipelines.runtime.task_map import StageChain
 
 REASON = "dup:minhash"
 NO_WORDS = "minhash:no_words"
@@ -236,29 +236,22 @@ class MinHashOutcome:
     drops: dict = field(default_factory=dict)
 
 
-def run_minhash(run: MinHashRun, use_ray: bool) -> MinHashOutcome:
-    """All five stages; returns the counts for stats.json."""
+def run_minhash(run: MinHashRun, chain: StageChain) -> MinHashOutcome:
+    """All five stages, resumable (``chain``); returns the counts for stats.json."""
     config = {k: v for k, v in vars(run.config).items() if k not in ("threshold", "num_perm")}
     files = list(enumerate(run.inputs))
-    signed = run_stage(run.work, "signatures", signature_task,
-                       [SignatureItem(i, p, run.work, run.partitions, config) for i, p in files], use_ray,
-                       SignatureResult)
-    bucketed = run_stage(run.work, "buckets", bucket_task,
-                         [PartitionItem(p, run.partitions, run.work) for p in range(run.partitions)], use_ray,
-                         BucketResult)
-    components = os.path.join(run.work, "components.done.json")
-    if os.path.exists(components):
-        with open(components, encoding="utf-8") as handle:
-            last_round, rounds = json.load(handle)
-    else:
-        last_round, rounds = connected_components(os.path.join(run.work, "graph"), run.partitions, use_ray)
-        write_json(components, [last_round, rounds], indent=None)
-    clustered = run_stage(run.work, "clusters", cluster_task,
+    signed = chain.run(run.work, "signatures", signature_task,
+                       [SignatureItem(i, p, run.work, run.partitions, config) for i, p in files], SignatureResult)
+    bucketed = chain.run(run.work, "buckets", bucket_task,
+                         [PartitionItem(p, run.partitions, run.work) for p in range(run.partitions)], BucketResult)
+    last_round, rounds = chain.step(run.work, "components", lambda: list(connected_components(
+        os.path.join(run.work, "graph"), run.partitions, chain.use_ray)))
+    clustered = chain.run(run.work, "clusters", cluster_task,
                           [PartitionItem(p, run.partitions, run.work, last_round) for p in range(run.partitions)],
-                          use_ray, ClusterResult)
-    filtered = run_stage(run.work, "filter", filter_task,
+                          ClusterResult)
+    filtered = chain.run(run.work, "filter", filter_task,
                          [FilterItem(shard, run.drops.per_key, run.drops.text_chars) for shard in run.shard_tasks()],
-                         use_ray, FilterResult)
+                         FilterResult)
     histogram: Counter = Counter()
     for result in clustered:
         histogram.update({int(k): v for k, v in result.histogram.items()})

@@ -39,7 +39,7 @@ from common.tokenizer import load_tokenizer, tokenizer_source
 from operators.dedup.exact_substrings import character_ranges, duplicated_token_mask, remove_ranges, token_runs
 from operators.drop_samples import DropSampling, DropSamples, candidates, payload
 from pipelines.runtime.shard_files import ShardTask, StageFiles, write_shard
-from pipelines.runtime.task_map import run_stage
+from pipelines.runtime.task_map import StageChain
 
 REASON = "dup:substring_short"
 TRIMMED = "substring:trimmed"
@@ -238,20 +238,19 @@ class SubstringOutcome:
     drops: dict = field(default_factory=dict)
 
 
-def run_substring(run: SubstringRun, use_ray: bool) -> SubstringOutcome:
+def run_substring(run: SubstringRun, chain: StageChain) -> SubstringOutcome:
     config = run.config
     files = list(enumerate(run.inputs))
-    tokenized = run_stage(run.work, "tokenize", tokenize_task,
-                          [TokenizeItem(i, p, run.work, config.tokenizer) for i, p in files], use_ray, TokenizeResult)
+    tokenized = chain.run(run.work, "tokenize", tokenize_task,
+                          [TokenizeItem(i, p, run.work, config.tokenizer) for i, p in files], TokenizeResult)
     partitions = plan_partitions(run, [r.tokens for r in tokenized])
     separator_base = max(r.vocabulary for r in tokenized)
-    found = run_stage(run.work, "find", find_task,
-                      [FindItem(p, run.work, config.min_tokens, separator_base) for p in partitions], use_ray,
-                      FindResult)
-    filtered = run_stage(run.work, "filter", filter_task,
+    found = chain.run(run.work, "find", find_task,
+                      [FindItem(p, run.work, config.min_tokens, separator_base) for p in partitions], FindResult)
+    filtered = chain.run(run.work, "filter", filter_task,
                          [FilterItem(**asdict(task), min_doc_tokens=config.min_doc_tokens, per_key=run.drops.per_key,
                                      text_chars=run.drops.text_chars) for task in run.shard_tasks()],
-                         use_ray, FilterResult)
+                         FilterResult)
     by_language: Dict[str, list] = {}
     sample = DropSamples(run.drops.per_key)
     for result in filtered:

@@ -10,6 +10,7 @@ import sys
 from typing import Any, Callable, Optional, Sequence
 
 from common.config_check import ConfigError
+from common.run_lock import LOCK_NAME, RunDirectoryBusy, acquire_run_lock
 from operators.stats import PipelineStats
 from pipelines.runtime.job_paths import check_job_paths
 from pipelines.runtime.running_stats import log_running_stats
@@ -60,18 +61,57 @@ def storage_error(exc: OSError, output: str) -> str:
             f"stages stay): fix the storage and rerun the same command to resume")
 
 
+class OutputLock:
+    """This job's lock of its output folder (common/run_lock.py): another job writing there is
+    :class:`RunDirectoryBusy`. Remote outputs are not locked. A folder the lock itself created is removed again
+    when the job is refused before any work (a bad config leaves nothing behind)."""
+
+    def __init__(self, output: str) -> None:
+        self.folder = output
+        self.handle = None
+        self.created = False
+        if "://" in output:
+            return
+        self.created = not os.path.exists(output)
+        try:
+            os.makedirs(output, exist_ok=True)
+        except OSError:
+            self.created = False
+            return   # check_plan names the folder that cannot be made
+        try:
+            self.handle = acquire_run_lock(output, wait_s=2.0, holder="pipeline job",
+                                           advice="wait for it to finish or stop it, or choose another --output")
+        except OSError:
+            self.created = False   # a read-only or full folder: check_plan names it
+
+
+    def release(self, refused: bool = False) -> None:
+        if self.handle is None:
+            return
+        if refused and self.created and os.listdir(self.folder) == [LOCK_NAME]:
+            os.remove(os.path.join(self.folder, LOCK_NAME))
+            os.rmdir(self.folder)
+        self.handle.close()
+        self.handle = None
+
+
 def run_pipeline(name: str, output: str, job: Callable[[], PipelineStats], inputs: Sequence[str] = ()) -> int:
-    """Run ``job``; a bad config or input is one line on stderr and exit status 2; storage failing during the
+    """Run ``job``; a bad config or input is one line on stderr and exit status 2, and so is an output folder
+    that another job holds (one writer per folder: :class:`OutputLock`); storage failing during the
     run (full, read-only, over quota) one line and status 1, with nothing half-committed; otherwise the
     statistics table (also what the Ray dashboard shows at the end of the job's log), then the run's
     warnings (:func:`print_warnings`)."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    lock = None
     try:
         check_job_paths("--output", [output])
         check_job_paths("--input", inputs)
+        lock = OutputLock(output)
         stats = job()
-    except (ConfigError, FileNotFoundError) as exc:
+    except (ConfigError, FileNotFoundError, RunDirectoryBusy) as exc:
         print(f"error: {exc}", file=sys.stderr)
+        if lock is not None:
+            lock.release(refused=True)
         return 2
     except OSError as exc:
         cause = getattr(exc, "cause", None) or exc  # a Ray task's error carries the worker's exception
@@ -79,6 +119,9 @@ def run_pipeline(name: str, output: str, job: Callable[[], PipelineStats], input
             raise
         print(f"error: {storage_error(cause, output)}", file=sys.stderr)
         return 1
+    finally:
+        if lock is not None:
+            lock.release()
     print(f"\n=== {name}: per-operator statistics ({output}/stats.json) ===")
     print(stats.table())
     print_warnings(stats)

@@ -115,6 +115,15 @@ def _duration(seconds: float) -> str:
     return f"{seconds / 3600:.1f} h"
 
 
+def _damaged(shards: ShardOutput, chunk: Chunk) -> bool:
+    """A committed chunk whose shards changed since they were written: said, and redone by this run."""
+    damage = shards.damage(chunk)
+    if damage:
+        more = f" (and {len(damage) - 1} more)" if len(damage) > 1 else ""
+        log.warning("%s%s; redoing %s", damage[0], more, chunk.name)
+    return bool(damage)
+
+
 def run_plan(config: CurateConfig, locations: List[str]) -> dict:
     """What a run's output depends on: its input files in order, the settings (``output.chunk_files`` fixes the
     chunking; Ray's only place the work) and the files they name, and the language-ID model (lid.176 from its
@@ -139,7 +148,7 @@ def curate(config: CurateConfig, inputs: List[str], output: str, in_process: boo
     shards = ShardOutput(output)
     chunks = plan_chunks(locations, config.output.chunk_files)
     check_plan(shards.root, run_plan(config, locations), overwrite)
-    todo = [c for c in chunks if not shards.is_done(c)]
+    todo = [c for c in chunks if not shards.is_done(c) or _damaged(shards, c)]
     if todo:
         prepare_decontamination(config.decontamination)   # the benchmark index, once, before any work
     log.info("%d input files in %d chunks; %d already done", len(locations), len(chunks), len(chunks) - len(todo))

@@ -5,6 +5,7 @@ Layout of an output directory::
     OUT/<lang>/<chunk>-<nnnn>.parquet      curated documents (id, url, source, warc_date, text, lang, lang_score)
     OUT/_chunks/<chunk>/stats.json         that chunk's statistics
     OUT/_chunks/<chunk>/drops.parquet      its sampled dropped documents (operators/drop_samples.py)
+    OUT/_chunks/<chunk>/files.json         its shards' checksums, taken when they were written (common/checksums.py)
     OUT/_chunks/<chunk>/_SUCCESS           written last: the chunk is complete
     OUT/_plan.json                         inputs, chunking and settings (a rerun must have the same)
     OUT/stats.json                         all chunks merged
@@ -13,7 +14,8 @@ Layout of an output directory::
 
 Writers put parts under ``_tmp``; :func:`commit_chunk` renames them into ``OUT/<lang>/`` and then
 writes the chunk's stats and ``_SUCCESS``. A chunk interrupted anywhere before ``_SUCCESS`` is wiped
-(:func:`reset_chunk`) and redone by the next run, so files are never half-written or doubled.
+(:func:`reset_chunk`) and redone by the next run, so files are never half-written or doubled. A committed
+chunk whose shards no longer match their checksums (:meth:`ShardOutput.damage`) is redone too.
 """
 
 from __future__ import annotations
@@ -30,12 +32,15 @@ from typing import Dict, List, Sequence
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from common.atomic_io import publish, write_parquet, write_text
+from common.atomic_io import publish, write_json, write_parquet, write_text
+from common.checksums import file_checksum, problems
 from operators.stats import PipelineStats
 
 DROPS_FILE = "drops.parquet"   # a chunk's sampled dropped documents, beside its stats.json
 
-MANIFEST_SCHEMA = pa.schema([("lang", pa.string()), ("path", pa.string()), ("rows", pa.int64())])
+MANIFEST_SCHEMA = pa.schema([("lang", pa.string()), ("path", pa.string()), ("rows", pa.int64()),
+                             ("checksum", pa.string())])
+FILES = "files.json"   # a committed chunk's {shard path relative to OUT: checksum}
 
 
 @dataclass(frozen=True)
@@ -91,18 +96,30 @@ class ShardOutput:
         """Move the chunk's parts into place, then write its stats and _SUCCESS."""
         kept: Counter = Counter()
         numbers: Dict[str, int] = Counter()
+        files: Dict[str, str] = {}
         rows = sorted(manifest.to_pylist(), key=lambda r: (r["lang"], r["path"]))
         for row in rows:
             final = os.path.join(self.root, row["lang"], f"{chunk.name}-{numbers[row['lang']]:04d}.parquet")
             numbers[row["lang"]] += 1
             publish(row["path"], final)
             kept[row["lang"]] += row["rows"]
+            files[os.path.relpath(final, self.root)] = row["checksum"]
         stats.add_kept(kept)
+        write_json(os.path.join(self.chunk_dir(chunk), FILES), files)
         write_text(os.path.join(self.chunk_dir(chunk), "stats.json"), stats.to_json())
         if stats.drop_samples:
             write_parquet(stats.drop_samples.to_table(), os.path.join(self.chunk_dir(chunk), DROPS_FILE))
         write_text(os.path.join(self.chunk_dir(chunk), "_SUCCESS"), "")
         shutil.rmtree(self.tmp_dir(chunk), ignore_errors=True)
+
+    def damage(self, chunk: Chunk) -> List[str]:
+        """What no longer matches in a committed chunk: shards missing, cut short or changed since they were
+        written ([] for a sound chunk, or one committed before checksums were kept)."""
+        path = os.path.join(self.chunk_dir(chunk), FILES)
+        if not os.path.exists(path):
+            return []
+        with open(path, encoding="utf-8") as handle:
+            return problems(json.load(handle), self.root)
 
     def remove_tmp(self) -> None:
         """Remove ``_tmp`` once every chunk is committed (it is empty then)."""
@@ -132,7 +149,8 @@ def write_parts(batch: pa.Table, tmp_dir: str) -> pa.Table:
         part = batch.filter(pc.equal(langs, lang))
         path = os.path.join(tmp_dir, lang, f"{uuid.uuid4().hex}.parquet")
         write_parquet(part, path)
-        out.append({"lang": lang, "path": path, "rows": part.num_rows})
+        # Taken where the part was written, from the page cache: the driver never reads the shards.
+        out.append({"lang": lang, "path": path, "rows": part.num_rows, "checksum": file_checksum(path)})
     return pa.Table.from_pylist(out, schema=MANIFEST_SCHEMA)
 
 

@@ -33,7 +33,7 @@ from training.engine.processes import (
     under_launcher,
 )
 from training.engine.run_layout import latest_checkpoint
-from training.engine.run_lock import RunDirectoryBusy
+from common.run_lock import RunDirectoryBusy
 from training.engine.run_plan import plan_status, run_plan
 from training.engine.settings import zero3_config
 

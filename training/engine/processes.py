@@ -89,8 +89,8 @@ def trains_here(nproc_per_node: int) -> bool:
 
 def hold_run_dir(run_dir: str, nproc_per_node: int) -> None:
     """Rank 0 of the run locks ``run_dir`` until it exits, before it reads any checkpoint there
-    (training/engine/run_lock.py); raises RunDirectoryBusy when another run holds it."""
-    from training.engine.run_lock import acquire_run_lock
+    (common/run_lock.py); raises RunDirectoryBusy when another run holds it."""
+    from common.run_lock import acquire_run_lock
 
     if trains_here(nproc_per_node) and os.environ.get("RANK", "0") == "0":
         _held_locks.append(acquire_run_lock(run_dir))
@@ -101,7 +101,7 @@ def guard_run_dir(run_dir: str, nproc_per_node: int, plan: dict, overwrite: bool
     one process that may: rank 0 of a training world locks it for good (``hold_run_dir``); a launcher about to
     start torchrun locks it for the check only (its workers' rank 0 then locks it and finds the same plan).
     Returns whether the run starts afresh; False on the other ranks."""
-    from training.engine.run_lock import acquire_run_lock
+    from common.run_lock import acquire_run_lock
     from training.engine.run_plan import check_run_plan
 
     if os.environ.get("RANK", "0") != "0":

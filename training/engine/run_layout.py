@@ -4,7 +4,7 @@
 * ``checkpoints/``: the full training state of each checkpoint, one folder per tag; the newest complete
   one is named by ``checkpoints/latest.json`` (tag, step and the job's counters);
 * ``final/``: the Hugging Face export written when the run ends, with ``export.json`` written last;
-* ``logs/train.jsonl`` and ``tensorboard/`` (``step_log.py``), ``.run.lock`` (``run_lock.py``).
+* ``logs/train.jsonl`` and ``tensorboard/`` (``step_log.py``), ``.run.lock`` (``common/run_lock.py``).
 """
 
 from __future__ import annotations

@@ -26,7 +26,7 @@ from typing import Any, Dict, Iterable
 
 from common.atomic_io import PLAN_FILE, check_plan, plan_state
 from common.fingerprints import settings_plan
-from training.engine.run_lock import LOCK_NAME
+from common.run_lock import LOCK_NAME
 
 PLAN_DROP = ("output_dir", "tensorboard", "peak_tflops", "save_every_steps", "keep_checkpoints", "micro_batch_size",
              "gradient_checkpointing")

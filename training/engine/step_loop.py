@@ -78,7 +78,7 @@ def init_distributed() -> None:
 
 def from_rank_zero(value):
     """Rank 0's ``value`` on every rank. Where to start is read from the run directory by rank 0, which
-    holds the directory's lock (training/engine/run_lock.py), so all ranks resume from the same checkpoint."""
+    holds the directory's lock (common/run_lock.py), so all ranks resume from the same checkpoint."""
     box = [value]
     dist.broadcast_object_list(box, src=0)
     return box[0]

@@ -59,7 +59,7 @@ from training.engine.processes import (
     under_launcher,
 )
 from training.engine.run_layout import latest_checkpoint
-from training.engine.run_lock import RunDirectoryBusy
+from common.run_lock import RunDirectoryBusy
 from training.engine.run_plan import plan_status
 from training.pretrain.stage_plan import data_use, deepspeed_config, megatron_argv, plan_stage, stage_run_plan
 from training.pretrain.stage_start import stage_start
