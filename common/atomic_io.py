@@ -41,6 +41,10 @@ def atomic_path(path: str, suffix: str = "") -> Iterator[str]:
         yield tmp
         os.replace(tmp, path)
         note_written(path)
+    except OSError as exc:
+        if not exc.filename:   # a writer given an open file (numpy, Arrow) does not say which: this one
+            exc.filename = path
+        raise
     finally:
         if os.path.lexists(tmp):
             os.remove(tmp)

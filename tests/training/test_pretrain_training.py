@@ -14,6 +14,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 import torch
@@ -202,3 +203,37 @@ def test_one_run_per_directory_and_workers_stop_with_their_launcher(blends, tmp_
     (stopped,) = events(output, 1, "stopped")
     latest = json.load(open(os.path.join(output, "stage-1", "checkpoints", "latest.json")))
     assert latest["step"] == stopped["step"] >= 2
+
+
+def test_a_full_disk_at_a_checkpoint_stops_with_one_error_and_latest_on_the_previous_one(uninterrupted, blends,
+                                                                                         tmp_path, started):
+    """The stage's folder on a small file system with room for one checkpoint: the second cannot be written.
+    The run stops with one error naming the path, latest.json stays on the first, and after space is freed the
+    same command resumes to the uninterrupted run's losses and weights."""
+    from tests.fixtures.small_filesystem import fill, small_filesystem
+
+    step_folders = sorted(p for p in (Path(uninterrupted) / "stage-1" / "checkpoints").iterdir() if p.is_dir())
+    checkpoint_bytes = sum(f.stat().st_size for f in step_folders[-1].rglob("*") if f.is_file())
+    with small_filesystem(tmp_path / "mnt", size=f"{4 * checkpoint_bytes // (1 << 20) + 64}m") as mount:
+        output = str(mount / "run")
+        filler = fill(mount, leave_bytes=int(1.5 * checkpoint_bytes) + (8 << 20))
+        process = subprocess.Popen(command(blends, output, 1), env=environment(), stdout=subprocess.PIPE,
+                                   stderr=subprocess.PIPE, text=True, start_new_session=True)
+        started.append(process)
+        _, err = process.communicate(timeout=600)
+        assert process.returncode != 0
+        checkpoints = os.path.join(output, "stage-1", "checkpoints")
+        latest = json.load(open(os.path.join(checkpoints, "latest.json")))
+        assert latest["tag"] == "step-00000002"
+        message = [line for line in err.splitlines() if line.startswith("error: checkpoint step-00000004 not written")]
+        assert message, err[-4000:]
+        assert checkpoints in message[0] and " MiB free there" in message[0]
+        assert "latest.json still names step-00000002" in message[0]
+        filler.unlink()
+        run(blends, output, 1)
+        reference, resumed = read_steps(log_of(uninterrupted, 1)), read_steps(log_of(output, 1))
+        assert sorted(resumed) == sorted(reference)
+        assert all(resumed[step]["loss"] == reference[step]["loss"] for step in reference)
+        export = json.load(open(os.path.join(output, "stage-1", "final", "export.json")))
+        assert export["weights_sha256"] == json.load(open(os.path.join(uninterrupted, "stage-1", "final",
+                                                                       "export.json")))["weights_sha256"]

@@ -5,7 +5,8 @@ Hugging Face export, in the run folder's layout (``run_layout.py``).
   state) with the step and the job's own counters as client state, plus each rank's RNG states; only when
   every rank is done does rank 0 point ``checkpoints/latest.json`` at it (written atomically), so a
   job killed while saving resumes from the previous complete checkpoint. Older checkpoints beyond
-  ``keep`` are removed afterwards.
+  ``keep`` are removed afterwards. A write that fails (a full disk, a quota) is :class:`CheckpointNotWritten`,
+  naming the path, with ``latest.json`` left on the previous complete checkpoint and the unfinished one removed.
 * ``load``: the same engine state back, and the RNG states.
 * ``export_final``: the 16-bit weights gathered from all ranks
   (``stage3_gather_16bit_weights_on_model_save``) written by rank 0 with ``save_pretrained`` as
@@ -28,7 +29,7 @@ import torch
 import torch.distributed as dist
 
 from common.atomic_io import write_json
-from training.engine.run_layout import EXPORT_RECORD, LATEST, checkpoints_dir, final_dir
+from training.engine.run_layout import EXPORT_RECORD, LATEST, checkpoints_dir, final_dir, latest_checkpoint
 
 
 def tag_for(step: int) -> str:
@@ -48,15 +49,48 @@ def set_rng_state(state: dict) -> None:
         torch.cuda.set_rng_state_all(state["cuda"])
 
 
+class CheckpointNotWritten(RuntimeError):
+    """A checkpoint could not be written; ``latest.json`` still names the previous one."""
+
+
+def _not_written(folder: str, tag: str, exc: Exception) -> CheckpointNotWritten:
+    if dist.get_rank() == 0:
+        shutil.rmtree(os.path.join(folder, tag), ignore_errors=True)   # the unfinished one, as far as it goes
+    try:
+        previous = latest_checkpoint(os.path.dirname(folder))
+    except Exception:
+        previous = None
+    if isinstance(exc, OSError) and exc.strerror:
+        cause = f"{exc.strerror}: {exc.filename or os.path.join(folder, tag)}"
+    else:   # torch's writer says "unexpected pos ..." when the disk fills under it
+        cause = f"{str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__} " \
+                f"(writing {os.path.join(folder, tag)})"
+    try:
+        stats = os.statvfs(folder)
+        cause += f"; {stats.f_bavail * stats.f_frsize / (1 << 20):.0f} MiB free there"
+    except OSError:
+        pass
+    kept = f"{LATEST} still names {previous['tag']}" if previous else f"no earlier checkpoint in {folder}"
+    return CheckpointNotWritten(f"checkpoint {tag} not written: {cause}; {kept}; "
+                                "make room and rerun the same command to resume from it")
+
+
 def save(engine, run_dir: str, step: int, client_state: Dict[str, int], keep: int) -> str:
     folder = checkpoints_dir(run_dir)
     tag = tag_for(step)
-    engine.save_checkpoint(folder, tag=tag, client_state={"job": {"step": step, **client_state}}, save_latest=False)
     rank = dist.get_rank()
-    torch.save(rng_state(), os.path.join(folder, tag, f"rng-rank{rank:05d}.pt"))
+    try:
+        engine.save_checkpoint(folder, tag=tag, client_state={"job": {"step": step, **client_state}},
+                               save_latest=False)
+        torch.save(rng_state(), os.path.join(folder, tag, f"rng-rank{rank:05d}.pt"))
+    except (OSError, RuntimeError) as exc:   # this rank leaves; the launcher stops the others
+        raise _not_written(folder, tag, exc) from None
     dist.barrier()
     if rank == 0:
-        write_json(os.path.join(folder, LATEST), {"tag": tag, "step": step, **client_state})
+        try:
+            write_json(os.path.join(folder, LATEST), {"tag": tag, "step": step, **client_state})
+        except OSError as exc:
+            raise _not_written(folder, tag, exc) from None
         if keep:
             tags = sorted(name for name in os.listdir(folder) if name.startswith("step-"))
             for old in tags[:-keep]:

@@ -132,14 +132,21 @@ def stop_with_launcher() -> None:
 
 def start_training(script: str, nproc_per_node: int, argv: List[str], train: Callable[[], str]) -> int:
     """Runs ``train`` in every process (starting torchrun first when asked); 0 when it finished,
-    EXIT_STOPPED when it stopped on SIGTERM with a checkpoint."""
+    EXIT_STOPPED when it stopped on SIGTERM with a checkpoint, 1 with one line when a checkpoint could not be
+    written (the storage is full: the last complete checkpoint stays the one to resume from)."""
+    from training.engine.checkpoints import CheckpointNotWritten
+
     if not trains_here(nproc_per_node):
         exec_torchrun(script, nproc_per_node, argv)
     if under_launcher():
         stop_with_launcher()
     else:
         become_world_of_one()
-    return 0 if train() == "finished" else EXIT_STOPPED
+    try:
+        return 0 if train() == "finished" else EXIT_STOPPED
+    except CheckpointNotWritten as exc:
+        print(f"error: {exc}", file=sys.stderr, flush=True)
+        return 1
 
 
 def without_nproc(argv: List[str]) -> List[str]:
