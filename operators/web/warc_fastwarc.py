@@ -49,6 +49,8 @@ _TAP_KEEP = 4 << 20
 # Blocks of documents up to this size are read into memory whole (Common Crawl caps payloads at 1 MiB), so that
 # warcio's line-by-line HTTP parsing and decoding read from BytesIO instead of calling into FastWARC per line.
 _INLINE_BYTES = 2 << 20
+# The most bytes one call asks FastWARC's block reader for (:class:`_Piecewise`).
+_PIECE = 1 << 20
 
 
 class Fallback(Exception):
@@ -206,6 +208,41 @@ class _InMemory(io.BytesIO):
         self.block = block
 
 
+class _Piecewise:
+    """FastWARC's block reader asked for at most ``_PIECE`` bytes at a time. Its ``readline(size)`` and
+    ``read(size)`` reserve ``size`` bytes first, and warcio asks for a line of up to the rest of the block: a
+    Content-Length of 99999999999999 would abort the whole process (Rust's out-of-memory handler), not raise."""
+
+    def __init__(self, reader) -> None:
+        self.reader = reader
+
+    def readline(self, size: int = -1) -> bytes:
+        parts, got = [], 0
+        while size is None or size < 0 or got < size:
+            want = _PIECE if size is None or size < 0 else min(_PIECE, size - got)
+            line = self.reader.readline(want)
+            if not line:
+                break
+            parts.append(line)
+            got += len(line)
+            if line.endswith(b"\n"):
+                break
+        return b"".join(parts)
+
+    def read(self, size: int = -1) -> bytes:
+        parts, got = [], 0
+        while size is None or size < 0 or got < size:
+            piece = self.reader.read(_PIECE if size is None or size < 0 else min(_PIECE, size - got))
+            if not piece:
+                break
+            parts.append(piece)
+            got += len(piece)
+        return b"".join(parts)
+
+    def consume(self) -> int:
+        return self.reader.consume()
+
+
 class _Tap:
     """The raw stream as FastWARC reads it (``read`` and ``tell`` are all it uses), keeping the recent bytes the
     checks compare with: none before ``keep_from``, at most about ``_TAP_KEEP``. ``head`` holds bytes already read
@@ -321,8 +358,14 @@ class _Framing:
         for offset in range(0, len(data), 1 << 16):
             if member.eof:
                 break
-            out = member.decompress(data[offset:offset + (1 << 16)])
-            size, tail = size + len(out), (tail + out)[-_MEMBER_SLACK:]
+            pending = data[offset:offset + (1 << 16)]
+            while pending:
+                # At most 1 MiB out per call: 64 KiB of a repetitive page inflate to far more.
+                out = member.decompress(pending, 1 << 20)
+                size, tail = size + len(out), (tail + out)[-_MEMBER_SLACK:]
+                pending = member.unconsumed_tail
+                if member.eof:
+                    break
         slack = size - header_bytes - length
         if not member.eof or member.unused_data or not 0 <= slack <= _MEMBER_SLACK or tail[len(tail) - slack:].strip():
             raise Fallback(f"last gzip member at {start} does not end the file with its record")
@@ -412,7 +455,7 @@ def records(raw, read_types: Tuple[str, ...]) -> Iterator[Tuple[int, Optional[Ar
         yield offset, parsed
         # The caller has read what it needed; the rest of the block must be there (a short one is a truncated
         # file, which warcio reports in its own way).
-        if stream.stream is reader and reader.consume() != stream.limit:
+        if isinstance(stream.stream, _Piecewise) and reader.consume() != stream.limit:
             raise Fallback(f"record at {offset} is shorter than its Content-Length")
 
 
@@ -433,7 +476,7 @@ def _warcio_record(loader: ArcWarcRecordLoader, header_block: bytes, length: int
             raise Fallback("record shorter than its Content-Length")
         stream = LimitReader(_InMemory(block), length)
     else:
-        stream = LimitReader(reader, length)
+        stream = LimitReader(_Piecewise(reader), length)
     if rec_type is None:
         return None, stream
     http_headers = None

@@ -34,7 +34,7 @@ Reasons: ``not_http_200``, ``not_html``, ``record_too_large``, ``warc_not_a_docu
 (:data:`FAULT_REASONS`): ``warc_truncated`` (a record shorter than its Content-Length, or a gzip stream that
 ends early), ``warc_malformed`` (a record warcio cannot parse), ``warc_unreadable`` (the file cannot be
 opened or is not a WARC at all), ``warc_empty`` (the file holds no record at all: zero bytes, an empty gzip
-member). Records read before a fault are kept; the fault itself is one counted row. After a malformed
+member), ``warc_deadline`` (the reader spent ``file_deadline_s`` on the file; the rest of it is not read). Records read before a fault are kept; the fault itself is one counted row. After a malformed
 record the file is read again leniently, cut at ``WARC/x.y`` version lines with each record parsed on its
 own, so the records after the fault are recovered too (ClueWeb09's wrong warcinfo Content-Length otherwise
 hides a whole file).
@@ -49,6 +49,7 @@ import hashlib
 import io
 import logging
 import re
+import time
 import zlib
 from dataclasses import dataclass
 from typing import Iterator, Optional
@@ -74,7 +75,7 @@ DOCUMENT_SCHEMA = pa.schema(
 )
 
 # Faults of a file rather than judgements of a document: the driver repeats them at the end of a run.
-FAULT_REASONS = ("warc_unreadable", "warc_empty", "warc_truncated", "warc_malformed")
+FAULT_REASONS = ("warc_unreadable", "warc_empty", "warc_truncated", "warc_malformed", "warc_deadline")
 NOT_A_DOCUMENT = "warc_not_a_document"
 _DOCUMENT_TYPES = ("response", "resource", "conversion")
 
@@ -95,10 +96,16 @@ class WarcReaderConfig:
     max_record_bytes: int = 20_000_000
     # Which parser splits the file into records (see the module docstring); the rows do not depend on it.
     backend: str = "auto"
+    # The most seconds the reader spends on one file (its own time, not the later steps'): past it the rest of
+    # the file is one warc_deadline row, so no input can hold a worker forever. A Common Crawl WARC (1 GB,
+    # ~40k records) takes about a minute; None: no limit.
+    file_deadline_s: Optional[float] = 1800.0
 
     def validate(self) -> None:
         if self.batch_size <= 0:
             raise ConfigError("batch_size: must be positive")
+        if self.file_deadline_s is not None and self.file_deadline_s <= 0:
+            raise ConfigError("file_deadline_s: must be positive (or null for no limit)")
         if self.max_record_bytes <= 0:
             raise ConfigError("max_record_bytes: must be positive")
         if self.backend not in BACKENDS:
@@ -181,7 +188,26 @@ class WarcReader(Source):
 
     def read(self, location: str) -> Iterator[Outcome]:
         batcher = OutcomeBatcher(self.config.batch_size, DOCUMENT_SCHEMA, kept_only=True)
-        yield from batcher.batches(self._all_records(location))
+        yield from batcher.batches(self._within_deadline(location, self._all_records(location)))
+
+    def _within_deadline(self, location: str, rows):
+        """``rows`` until the reader has spent ``file_deadline_s`` on the file (time inside the reader only: the
+        steps that process a batch between two records do not count); then one ``warc_deadline`` row."""
+        limit = self.config.file_deadline_s
+        if limit is None:
+            yield from rows
+            return
+        spent, resumed = 0.0, time.monotonic()
+        for row in rows:
+            spent += time.monotonic() - resumed
+            yield row
+            resumed = time.monotonic()
+            if spent >= limit:
+                rows.close()
+                log.warning("warc_deadline: %s took more than %s s to read; the rest of it is skipped",
+                            location, limit)
+                yield self._fault_row(location, 0, "deadline"), "warc_deadline"
+                return
 
     def _all_records(self, location: str):
         """FastWARC's checked pass, then, from the first record it cannot vouch for, warcio's passes over the
@@ -293,18 +319,28 @@ class WarcReader(Source):
             except (EOFError, zlib.error, gzip.BadGzipFile, OSError) as exc:
                 log.warning("warc_truncated in %s after %d records: %r", location, seen, exc)
                 yield self._fault_row(location, offset, "fault"), "warc_truncated"
+            except (_GzipRestart, _Resync):
+                raise
+            except Exception as exc:  # warcio's own failures on damaged bytes (e.g. a record without a target URI)
+                log.warning("warc_malformed in %s after %d records: %r", location, seen, exc)
+                yield self._fault_row(location, offset, "fault"), "warc_malformed"
+                raise _Resync(max(seen, skip)) from exc
 
     def _segments(self, stream) -> Iterator[tuple[int, bytes]]:
         """(offset, bytes) of each stretch of the stream that starts at a WARC version line."""
-        start, offset, parts, size = 0, 0, [], 0
-        for line in stream:
-            if _VERSION_LINE.match(line) and parts:
+        start, offset, parts, size, at_line_start = 0, 0, [], 0, True
+        while True:
+            line = stream.readline(1 << 20)   # a "line" of a 200 MB block without newlines comes in pieces
+            if not line:
+                break
+            if at_line_start and _VERSION_LINE.match(line) and parts:
                 yield start, b"".join(parts)
                 start, parts, size = offset, [], 0
             if size <= self.config.max_record_bytes:  # past that the record is dropped anyway
                 parts.append(line)
                 size += len(line)
             offset += len(line)
+            at_line_start = line.endswith(b"\n")
         if parts:
             yield start, b"".join(parts)
 
@@ -365,16 +401,13 @@ class WarcReader(Source):
         headers = record.rec_headers
         stream = record.content_stream()
         body = stream.read(self.config.max_record_bytes + 1)
-        too_large = len(body) > self.config.max_record_bytes
-        if too_large:
-            while stream.read(1 << 20):  # drain so the iterator can move on
-                pass
-        truncated = getattr(record.raw_stream, "limit", 0) > 0
         row = self._row(location, iterator, record)
-        if truncated:
-            return row, "warc_truncated"
-        if too_large:
+        if len(body) > self.config.max_record_bytes:
+            # Not drained here: the parser skips the rest on its way to the next record (and finds a record cut
+            # short there, as a warc_truncated row of its own).
             return row, "record_too_large"
+        if getattr(record.raw_stream, "limit", 0) > 0:
+            return row, "warc_truncated"
         if record.rec_type == "conversion":
             ctype = headers.get_header("Content-Type") or "text/plain"
             if ctype.split(";")[0].strip().lower() not in _TEXT_TYPES:
