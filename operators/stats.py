@@ -54,7 +54,7 @@ SAMPLES_PER_REASON = 5
 # Reasons that say an input is damaged or unreadable, not that a document was judged: the driver repeats them,
 # with their samples, at the end of a run (``problem_lines``). ``error:<operator>`` reasons are problems too.
 INPUT_PROBLEM_REASONS = frozenset({"warc_unreadable", "warc_empty", "warc_truncated", "warc_malformed", "warc_deadline",
-                                   "read:truncated"})
+                                   "read:truncated", "read:corrupt"})
 
 
 def is_problem(reason: str) -> bool:

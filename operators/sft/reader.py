@@ -12,14 +12,15 @@ is recognized by its fields:
 Rows: ``id`` (the record's ``id`` field, else ``<location>:<line>``), ``messages`` (JSON of the
 normalized list), ``instruction`` (the first user turn), ``lang`` (the record's ``lang`` / ``language``
 field, else null) and ``source``. Problems are counted placeholder rows: ``read:bad_encoding``,
-``read:bad_json``, ``read:truncated``, ``format:unknown`` (no recognized fields),
-``format:bad_message`` (a turn without a known role or text), ``format:empty_turn`` and
-``format:no_assistant_turn``.
+``read:bad_json`` (not JSON, or nested deeper than Python parses), ``read:truncated``, ``read:corrupt`` (a
+damaged Parquet or Arrow file), ``format:unknown`` (no recognized fields), ``format:bad_message`` (a turn
+without a known role or text), ``format:empty_turn`` and ``format:no_assistant_turn``.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import dataclass
 from typing import Iterator, List, Optional, Tuple
 
@@ -33,6 +34,8 @@ SFT_SCHEMA = pa.schema([("id", pa.string()), ("messages", pa.string()), ("instru
                         ("lang", pa.string()), ("source", pa.string())])
 SHAREGPT_ROLES = {"human": "user", "user": "user", "gpt": "assistant", "assistant": "assistant",
                   "chatgpt": "assistant", "bing": "assistant", "bard": "assistant", "system": "system"}
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -102,25 +105,10 @@ class SftReader(Source):
 
 def read_records(location: str, batch_size: int = 1000) -> Iterator[Tuple[int, Optional[dict], Optional[str]]]:
     """(line or row number, record, problem) of a JSONL, Parquet or Arrow file (a ``datasets`` save_to_disk
-    shard: an Arrow IPC stream); problems are read:* reasons."""
-    if location.endswith(".arrow"):
-        import pyarrow as pa
-
-        number = 0
-        with pa.memory_map(location) as source:
-            for batch in pa.ipc.open_stream(source):
-                for record in batch.to_pylist():
-                    number += 1
-                    yield number, record, None
-        return
-    if location.endswith(".parquet"):
-        import pyarrow.parquet as pq
-
-        number = 0
-        for batch in pq.ParquetFile(location).iter_batches(batch_size=batch_size):
-            for record in batch.to_pylist():
-                number += 1
-                yield number, record, None
+    shard: an Arrow IPC stream); problems are read:* reasons. A Parquet or Arrow file that is damaged gives the
+    records before the damage, then one ``read:corrupt`` row."""
+    if location.endswith((".arrow", ".parquet")):
+        yield from _columnar_records(location, batch_size)
         return
     for number, (raw, problem) in enumerate(decompressed_lines(location), start=1):
         if problem is not None:
@@ -133,9 +121,35 @@ def read_records(location: str, batch_size: int = 1000) -> Iterator[Tuple[int, O
             yield number, None, "read:bad_encoding"
             continue
         try:
-            yield number, json.loads(text), None
-        except json.JSONDecodeError:
+            record = json.loads(text)
+        except (json.JSONDecodeError, RecursionError):   # RecursionError: nested deeper than Python's stack
             yield number, None, "read:bad_json"
+            continue
+        yield number, record, None
+
+
+def _columnar_records(location: str, batch_size: int) -> Iterator[Tuple[int, Optional[dict], Optional[str]]]:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    number = 0
+    try:
+        if location.endswith(".arrow"):
+            with pa.memory_map(location) as source:
+                for batch in pa.ipc.open_stream(source):
+                    for record in batch.to_pylist():
+                        number += 1
+                        yield number, record, None
+        else:
+            for batch in pq.ParquetFile(location).iter_batches(batch_size=batch_size):
+                for record in batch.to_pylist():
+                    number += 1
+                    yield number, record, None
+    except FileNotFoundError:
+        raise
+    except (OSError, pa.ArrowException, ValueError) as exc:   # cut short, bad magic, corrupt pages
+        log.warning("read:corrupt: %s after %d records: %s", location, number, exc)
+        yield number + 1, None, "read:corrupt"
 
 
 __all__ = ["SftReader", "SftReaderConfig", "to_messages", "read_records", "SFT_SCHEMA"]
