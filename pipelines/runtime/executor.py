@@ -16,6 +16,7 @@ and datatrove's ``PipelineExecutor``:
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Callable, Iterable, Iterator, List, Optional, Sequence, Tuple, Union
 
@@ -148,7 +149,26 @@ class RayDataExecutor:
                                           batch_format="pyarrow", num_cpus=self.cpus_per_task)
         dataset = dataset.map_batches(named_stage(_stage(write), "ShardWriter"), batch_size=None, batch_format="pyarrow",
                                       num_cpus=self.cpus_per_task)
-        return [b for b in dataset.iter_batches(batch_format="pyarrow", batch_size=None) if b.num_rows]
+        with _forgetting_remote_functions():
+            return [b for b in dataset.iter_batches(batch_format="pyarrow", batch_size=None) if b.num_rows]
+
+
+@contextmanager
+def _forgetting_remote_functions() -> Iterator[None]:
+    """Ray Data caches a remote function for every map operator it plans, keyed by the operator's unique id, and
+    never drops it: a driver that runs one dataset per chunk grew by about 8 KB per chunk from this cache alone
+    (bench/load.py). The functions a finished execution added are dropped (its operators hold their own)."""
+    try:
+        from ray.data._internal import remote_fn
+    except ImportError:   # another Ray: nothing to forget
+        yield
+        return
+    before = set(remote_fn.CACHED_FUNCTIONS)
+    try:
+        yield
+    finally:
+        for key in [k for k in list(remote_fn.CACHED_FUNCTIONS) if k not in before]:
+            remote_fn.CACHED_FUNCTIONS.pop(key, None)
 
 
 def _stage(function: Callable[[pa.Table], pa.Table]) -> Callable[[pa.Table], pa.Table]:

@@ -4,32 +4,19 @@ stage that failed and ends with the output of a run that had room."""
 
 from __future__ import annotations
 
-import os
-
-import pyarrow as pa
-import pyarrow.parquet as pq
 import pytest
 
 from pipelines.global_dedup.dedup import main
 from tests.fixtures.curated_output import documents_by_language, read_stats
-from tests.fixtures.shared_data import shared_path
 from tests.fixtures.small_filesystem import fill, small_filesystem
 
 
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory):
-    from tests.fixtures.planted_duplicates import planted_corpus
+    from tests.fixtures.planted_duplicates import write_planted_shards
 
-    data = str(shared_path("ntrex128").parent)
-    shared_path("mono_leipzig_lingua")
     root = tmp_path_factory.mktemp("corpus")
-    for lang in ("en", "ru", "zh"):
-        docs, _ = planted_corpus(data, lang)
-        os.makedirs(root / lang)
-        for number in range(3):
-            part = docs[number::3]
-            pq.write_table(pa.table({"id": [d[0] for d in part], "text": [d[1] for d in part],
-                                     "lang": [lang] * len(part)}), root / lang / f"part-{number:04d}.parquet")
+    write_planted_shards(root, ("en", "ru", "zh"), files=3)
     return root
 
 

@@ -23,7 +23,6 @@ import sys
 import time
 from pathlib import Path
 
-import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
@@ -84,18 +83,10 @@ def test_curate_cc_survives_a_lost_worker_node(cluster, clean_curation, tmp_path
 def documents_corpus(tmp_path_factory):
     """Curated-style shards of real text with planted near-duplicates (tests/fixtures/planted_duplicates.py):
     twelve languages, two files each, so every dedup stage has several tasks."""
-    from tests.fixtures.planted_duplicates import planted_corpus
+    from tests.fixtures.planted_duplicates import write_planted_shards
 
-    data = str(shared_path("ntrex128").parent)
-    shared_path("mono_leipzig_lingua")
     root = tmp_path_factory.mktemp("documents")
-    for lang in ("en", "de", "fr", "es", "ru", "zh", "ja", "ar", "pt", "it", "ko", "th"):
-        docs, _ = planted_corpus(data, lang)
-        half = len(docs) // 2
-        os.makedirs(root / lang)
-        for number, part in enumerate((docs[:half], docs[half:])):
-            pq.write_table(pa.table({"id": [d[0] for d in part], "text": [d[1] for d in part],
-                                     "lang": [lang] * len(part)}), root / lang / f"part-{number:04d}.parquet")
+    write_planted_shards(root, ("en", "de", "fr", "es", "ru", "zh", "ja", "ar", "pt", "it", "ko", "th"), files=2)
     return root
 
 

@@ -9,11 +9,8 @@ recomputed with what depends on them; the rerun's output is the clean run's.
 from __future__ import annotations
 
 import logging
-import os
 import shutil
 
-import pyarrow as pa
-import pyarrow.parquet as pq
 import pytest
 
 from pipelines.global_dedup.dedup import DedupConfig, dedup
@@ -23,18 +20,10 @@ from tests.fixtures.shared_data import shared_path
 
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory):
-    from tests.fixtures.planted_duplicates import planted_corpus
+    from tests.fixtures.planted_duplicates import write_planted_shards
 
-    data = str(shared_path("ntrex128").parent)
-    shared_path("mono_leipzig_lingua")
     root = tmp_path_factory.mktemp("corpus")
-    for lang in ("en", "de", "ja"):
-        docs, _ = planted_corpus(data, lang)
-        half = len(docs) // 2
-        os.makedirs(root / lang)
-        for number, part in enumerate((docs[:half], docs[half:])):
-            pq.write_table(pa.table({"id": [d[0] for d in part], "text": [d[1] for d in part],
-                                     "lang": [lang] * len(part)}), root / lang / f"part-{number:04d}.parquet")
+    write_planted_shards(root, ("en", "de", "ja"), files=2)
     clean = tmp_path_factory.mktemp("clean")
     dedup(DedupConfig(partitions=2), str(root), str(clean), in_process=True)
     return root, clean
