@@ -44,6 +44,7 @@ def sources():
     return member_sources(shared_path("warc"))
 
 
+@pytest.mark.slow
 def test_a_thousand_damaged_files_read_without_a_crash_and_nothing_whole_is_lost(sources, tmp_path):
     assert len(sources) >= 8
     reader = WarcReader(WarcReaderConfig())
@@ -69,6 +70,7 @@ def test_a_thousand_damaged_files_read_without_a_crash_and_nothing_whole_is_lost
     print(f"\n{MUTANTS} mutants ({dict(kinds)}), {records} rows, slowest file {slowest:.2f} s")
 
 
+@pytest.mark.slow
 def test_damaged_files_through_curate_cc_count_every_record(sources, tmp_path):
     from operators.stats import PipelineStats
     from pipelines.web.config import load_config
