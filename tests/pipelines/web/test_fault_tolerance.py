@@ -11,6 +11,7 @@ In both, the sampled dropped documents (``_drops/``) are those of the clean run 
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import subprocess
@@ -119,21 +120,26 @@ def test_statistics_actor_killed_mid_chunk_is_restarted_and_the_chunk_redone(ray
     stop = threading.Event()
 
     def kill_the_actor_mid_chunk():
+        # A reader task busy for a while means a chunk is between begin_chunk and pop_chunk, with reports sent.
+        # Every StatsCollector process is killed: one left by an earlier test in this session may be among them.
+        reading_since = None
         while not stop.is_set() and not killed:
             titles = {pid: _cmdline(pid) for pid in children(raylet)}
-            reading = [pid for pid, title in titles.items() if title.startswith("ray::MapBatches(WarcReader)")]
-            actor = [pid for pid, title in titles.items() if title.startswith("ray::StatsCollector")]
-            if reading and actor:
-                time.sleep(0.5)   # reports of the chunk have reached it
-                os.kill(actor[0], signal.SIGKILL)
-                killed.append(actor[0])
+            reading = any(title.startswith("ray::MapBatches(WarcReader)") for title in titles.values())
+            actors = [pid for pid, title in titles.items() if title.startswith("ray::StatsCollector")]
+            reading_since = (reading_since or time.time()) if reading else None
+            if reading_since and time.time() - reading_since > 0.3 and actors:
+                for pid in actors:
+                    os.kill(pid, signal.SIGKILL)
+                killed.extend(actors)
                 return
-            time.sleep(0.05)
+            time.sleep(0.02)
 
     watcher = threading.Thread(target=kill_the_actor_mid_chunk, daemon=True)
     watcher.start()
     config = load_config(None)
     config.output.chunk_files = CHUNK_FILES
+    logging.getLogger("curate_cc").disabled = False   # a logging.config call elsewhere in the session may disable it
     try:
         with caplog.at_level("WARNING", logger="curate_cc"):
             curate(config, inputs(), str(tmp_path / "out"))
