@@ -27,6 +27,8 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Dict, List, Optional
 
+from tests.fixtures.process_tree import descendants
+
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_WARC = ROOT.parent / "shared" / "data" / "warc"
 DOCUMENTS_PER_COPY = 224   # response/conversion documents the reader passes on, per copy of the shared files
@@ -43,18 +45,6 @@ def link_copies(folder: Path, copies: int, source: Path = SHARED_WARC) -> List[P
                 link.symlink_to(path.resolve())
             made.append(link)
     return made
-
-
-def _children() -> Dict[int, List[int]]:
-    below: Dict[int, List[int]] = defaultdict(list)
-    for entry in os.scandir("/proc"):
-        if entry.name.isdigit():
-            try:
-                with open(f"/proc/{entry.name}/stat", "rb") as handle:
-                    below[int(handle.read().rsplit(b")", 1)[1].split()[1])].append(int(entry.name))
-            except (OSError, IndexError, ValueError):
-                pass
-    return below
 
 
 def process_kind(pid: int, driver: int) -> Optional[str]:
@@ -87,15 +77,6 @@ def rss_bytes(pid: int) -> int:
     return 0
 
 
-def tree(pid: int) -> List[int]:
-    below = _children()
-    found, frontier = [pid], [pid]
-    while frontier:
-        frontier = [child for parent in frontier for child in below.get(parent, [])]
-        found.extend(frontier)
-    return found
-
-
 def folder_bytes(folder: Path) -> int:
     total = 0
     for path in folder.rglob("*"):
@@ -126,7 +107,7 @@ def run_load(copies: int, chunk_files: int, out: Path, interval: float = 1.0, nu
             done = len(list((output / "_chunks").glob("*/_SUCCESS"))) if (output / "_chunks").is_dir() else 0
             spilled = sum(folder_bytes(p) for p in ray_tmp.rglob("ray_spilled_objects*") if p.is_dir())
             moment = time.time() - started
-            for pid in tree(driver.pid):
+            for pid in [driver.pid, *descendants(driver.pid)]:
                 kind = process_kind(pid, driver.pid)
                 rss = rss_bytes(pid)
                 if kind and rss:
