@@ -1,7 +1,7 @@
 """Load: curate_cc over many copies of the shared WARCs on an embedded 2-CPU Ray, with the memory of every process
 sampled; does anything grow with the run's length?
 
-    .venv/bin/python -m bench.load --copies 446        # ~100,000 documents out of the reader (224 per copy)
+    .venv/bin/python -m bench.load --copies 446        # ~100,000 documents out of the reader
     .venv/bin/python -m bench.load --copies 4 --chunk-files 2   # what tests/pipelines/web/test_load.py runs
 
 The shared Common Crawl files (``../shared/data/warc/*.gz``) are linked under distinct names ``--copies`` times
@@ -31,7 +31,18 @@ from tests.fixtures.process_tree import descendants
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_WARC = ROOT.parent / "shared" / "data" / "warc"
-DOCUMENTS_PER_COPY = 224   # response/conversion documents the reader passes on, per copy of the shared files
+
+
+def documents_per_copy(source: Path = SHARED_WARC) -> int:
+    """The documents the WARC reader passes on from one copy of ``source``, counted in this process (with
+    curate_cc's default reader settings), so the expected total follows whatever files are there."""
+    from operators.web.warc_reader import WarcReader, WarcReaderConfig
+
+    reader, kept = WarcReader(WarcReaderConfig()), 0
+    for path in sorted(source.glob("*.gz")):
+        for outcome in reader.read(str(path)):
+            kept += sum(1 for reason in (outcome.reasons or [None] * outcome.table.num_rows) if reason is None)
+    return kept
 
 
 def link_copies(folder: Path, copies: int, source: Path = SHARED_WARC) -> List[Path]:
@@ -121,7 +132,7 @@ def run_load(copies: int, chunk_files: int, out: Path, interval: float = 1.0, nu
         log.close()
     seconds = time.time() - started
     summary = summarize(samples, chunks)
-    summary.update(copies=copies, files=len(inputs), chunks=chunks, documents=copies * DOCUMENTS_PER_COPY,
+    summary.update(copies=copies, files=len(inputs), chunks=chunks, documents=copies * documents_per_copy(),
                    seconds=round(seconds, 1), exit_code=driver.returncode,
                    stats=json.loads((output / "stats.json").read_text()) if (output / "stats.json").exists() else None)
     with open(out / "samples.csv", "w", newline="") as handle:

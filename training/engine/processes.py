@@ -143,10 +143,27 @@ def start_training(script: str, nproc_per_node: int, argv: List[str], train: Cal
     else:
         become_world_of_one()
     try:
-        return 0 if train() == "finished" else EXIT_STOPPED
+        outcome = train()
     except CheckpointNotWritten as exc:
         print(f"error: {exc}", file=sys.stderr, flush=True)
+        leave_process_group(wait_for_others=False)
         return 1
+    leave_process_group(wait_for_others=True)
+    return 0 if outcome == "finished" else EXIT_STOPPED
+
+
+def leave_process_group(wait_for_others: bool) -> None:
+    """Closes the training world's process group before the process exits (``wait_for_others``: after every rank
+    got here). Left to the interpreter's exit, the gloo group's threads are torn down while a peer may still be
+    closing its connections, and a rank can die of SIGABRT ("terminate called without an active exception")
+    after its work is done, which torchrun reports as the run failing."""
+    import torch.distributed as dist
+
+    if not (dist.is_available() and dist.is_initialized()):
+        return
+    if wait_for_others:
+        dist.barrier()
+    dist.destroy_process_group()
 
 
 def without_nproc(argv: List[str]) -> List[str]:
@@ -163,4 +180,4 @@ def without_nproc(argv: List[str]) -> List[str]:
 
 __all__ = ["add_process_arguments", "under_launcher", "world_size", "planned_world_size", "exec_torchrun",
            "become_world_of_one", "without_nproc", "is_complete", "trains_here", "hold_run_dir", "guard_run_dir",
-           "stop_with_launcher", "start_training", "EXIT_STOPPED"]
+           "stop_with_launcher", "start_training", "leave_process_group", "EXIT_STOPPED"]
