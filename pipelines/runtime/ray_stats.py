@@ -7,12 +7,16 @@
   a restart. A restarted collector has lost the counts of the chunks in flight: each chunk starts with
   :meth:`StatsCollector.begin_chunk` and ends with :meth:`StatsCollector.pop_chunk`, both naming the collector's
   incarnation, and the driver redoes a chunk whose two differ (the committed chunks' counts are on disk).
-* :class:`RayStatsSink` is what the runners call on the workers: one small RPC per batch, plus Ray
-  metrics counters ``curation_docs_in`` / ``curation_docs_out`` / ``curation_docs_dropped`` (tags
-  ``pipeline``, ``job_id``, ``submission_id``, ``operator``, ``lang``, and ``reason`` for drops) for the dashboard's
-  Metrics view and Prometheus/Grafana (exported as ``ray_curation_docs_dropped_total``; one series per worker
-  process: aggregate with ``sum by (operator, reason)``). ``lang`` is the document's language from language ID
-  on, and empty before it. ``job_id`` is the Ray job id of the driver (hex, as ``ray list jobs`` shows it) and
+* :class:`RayStatsSink` is what the runners call on the workers: one small RPC per batch to the collector, which
+  counts the report and, when it is new, adds it to the Ray metrics counters ``curation_docs_in`` /
+  ``curation_docs_out`` / ``curation_docs_dropped`` (tags ``pipeline``, ``job_id``, ``submission_id``,
+  ``operator``, ``lang``, and ``reason`` for drops) for the dashboard's Metrics view and Prometheus/Grafana
+  (exported as ``ray_curation_docs_dropped_total``; aggregate with ``sum by (operator, reason)``). The counters
+  live in the collector's process on the head node, not in the workers: a worker node that is lost takes its
+  metrics endpoint with it, and the batches Ray then retries elsewhere are not new reports, so counters kept on
+  the workers would lose that node's share. (Should the collector's own process die, its counters go with it;
+  the chunks it redoes are counted again by its successor, and stats.json stays exact.) ``lang`` is the document's language from language ID on, and empty
+  before it. ``job_id`` is the Ray job id of the driver (hex, as ``ray list jobs`` shows it) and
   ``submission_id`` the Jobs API's submission id (empty for a driver started by hand), so two jobs on one cluster
   never add up: :func:`job_labels`.
 
@@ -29,9 +33,9 @@
 batches the failed attempt had already reported. Every report carries its batch's key
 (:func:`operators.runner.batch_key`: the operator and the batch's document ids, or the file and the
 batch's position in it for the reader). The pipeline is deterministic, so a retry forms the same
-batches with the same keys; the collector keeps the first report of each key and tells the sink
-whether the report was new, and the sink increments the metrics only for new reports. So stats.json
-and the metric totals both equal the counts of a run without failures.
+batches with the same keys; the collector keeps the first report of each key and increments the metrics
+only for new reports. So stats.json and the metric totals both equal the counts of a run without failures,
+worker nodes lost included (tests/pipelines/runtime/test_node_loss.py).
 """
 
 from __future__ import annotations
@@ -148,8 +152,9 @@ class StatsCollector:
 
     def add(self, chunk: str, name: str, docs_in: int, docs_out: int, dropped: dict, by_language=None,
             noted=None, key: Optional[str] = None, samples: Optional[dict] = None,
-            files: Optional[dict] = None, drops: Optional[dict] = None) -> bool:
-        """Counts a batch's report unless its key was seen in this chunk; True when it was counted."""
+            files: Optional[dict] = None, drops: Optional[dict] = None, metrics: Optional[tuple] = None) -> bool:
+        """Counts a batch's report unless its key was seen in this chunk; True when it was counted. ``metrics``:
+        (pipeline, job labels) whose Ray metrics counters a counted report is added to."""
         if key is not None:
             if key in self._seen[chunk]:
                 self.duplicates += 1
@@ -157,6 +162,12 @@ class StatsCollector:
             self._seen[chunk].add(key)
         self._chunks[chunk].add(name, docs_in, docs_out, dropped, by_language, noted, samples=samples, files=files,
                                 drops=drops)
+        if metrics is not None:
+            pipeline, job = metrics
+            try:
+                export_counts(pipeline, name, docs_in, docs_out, dropped, by_language or {}, job)
+            except Exception:  # metrics are a view; never fail the pipeline over them
+                pass
         return True
 
     def pop_chunk(self, chunk: str) -> tuple:
@@ -206,12 +217,6 @@ class RayStatsSink:
             drops: Optional[dict] = None) -> None:
         import ray
 
-        counted = ray.get(self.collector.add.remote(self.chunk, name, docs_in, docs_out, dropped, by_language,
-                                                    noted, key, samples=samples, files=files, drops=drops))
-        if not counted:
-            return
-        try:
-            export_counts(self.pipeline, name, docs_in, docs_out, dropped, by_language or {}, self.job)
-        except Exception:  # metrics are a view; never fail the pipeline over them
-            pass
+        ray.get(self.collector.add.remote(self.chunk, name, docs_in, docs_out, dropped, by_language, noted, key,
+                                          samples=samples, files=files, drops=drops, metrics=(self.pipeline, self.job)))
 

@@ -19,34 +19,13 @@ import time
 import pytest
 
 from tests.fixtures.curated_output import assert_invariant
+from tests.fixtures.curation_metrics import expected_counts, scraped_counts, wait_for
 from tests.fixtures.local_prometheus import LocalPrometheus, prometheus_available
 from tests.fixtures.local_ray_cluster import LocalRayCluster, _pids_using
 from tests.fixtures.shared_data import REPO_ROOT as ROOT
 from tests.fixtures.shared_data import shared_path
 
 pytestmark = pytest.mark.slow
-
-
-def _scraped_counts(port: int, pipeline: str, job) -> dict:
-    """Sums over processes and languages of one job's curation counters on the node's metrics port:
-    {("in"|"out", operator): n} and {("dropped", operator, reason): n}. ``job``: the job's JobDetails; its
-    series must carry its Ray job id and its submission id."""
-    import urllib.request
-
-    from prometheus_client.parser import text_string_to_metric_families
-
-    text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10).read().decode()
-    totals: dict = {}
-    for family in text_string_to_metric_families(text):
-        for sample in family.samples:
-            kind = {"ray_curation_docs_in_total": "in", "ray_curation_docs_out_total": "out",
-                    "ray_curation_docs_dropped_total": "dropped"}.get(sample.name)
-            if kind is None or sample.labels.get("pipeline") != pipeline or sample.labels.get("job_id") != job.job_id:
-                continue
-            assert sample.labels.get("submission_id") == job.submission_id, sample.labels
-            key = (kind, sample.labels["operator"]) + ((sample.labels["reason"],) if kind == "dropped" else ())
-            totals[key] = totals.get(key, 0) + int(sample.value)
-    return totals
 
 
 DASHBOARD = ROOT / "configs" / "grafana" / "curation_grafana_dashboard.json"
@@ -72,7 +51,7 @@ def _dashboard_queries(pipeline: str, job_id: str, last_operator: str) -> dict:
 
 def _prometheus_view(prometheus: LocalPrometheus, pipeline: str, job_id: str, last_operator: str) -> dict:
     """What the dashboard's funnel, drop table and kept-per-language panels show for one job, in
-    _expected_counts' form plus ("kept", lang); every other query must evaluate."""
+    expected_counts' form plus ("kept", lang); every other query must evaluate."""
     view = {}
     for title, expr in _dashboard_queries(pipeline, job_id, last_operator).items():
         result = prometheus.query(expr)
@@ -86,28 +65,10 @@ def _prometheus_view(prometheus: LocalPrometheus, pipeline: str, job_id: str, la
 
 
 def _expected_view(stats: dict, last_operator: str) -> dict:
-    view = {key: n for key, n in _expected_counts(stats).items() if key[0] != "in"}
+    view = {key: n for key, n in expected_counts(stats).items() if key[0] != "in"}
     if any(op["name"] == last_operator for op in stats["operators"]):
         view.update({("kept", lang): n for lang, n in stats["kept_per_language"].items() if n})
     return view
-
-
-def _wait_for(read, expected, seconds: float = 90.0):
-    deadline = time.time() + seconds
-    while (found := read()) != expected and time.time() < deadline:
-        time.sleep(2)
-    return found
-
-
-def _expected_counts(stats: dict) -> dict:
-    expected = {}
-    for op in stats["operators"]:
-        expected[("in", op["name"])] = op["docs_in"]
-        if op["docs_out"]:
-            expected[("out", op["name"])] = op["docs_out"]
-        for reason, count in op["dropped"].items():
-            expected[("dropped", op["name"], reason)] = count
-    return expected
 
 
 def test_submitted_job_succeeds_and_its_metrics_equal_stats(tmp_path, capsys):
@@ -131,10 +92,13 @@ def test_submitted_job_succeeds_and_its_metrics_equal_stats(tmp_path, capsys):
             with urllib.request.urlopen(f"{cluster.dashboard_url}/api/prometheus_health", timeout=30) as response:
                 assert response.status == 200 and json.loads(response.read())["result"] is True
 
+        def _scraped(pipeline: str, job) -> dict:
+            return scraped_counts([cluster.metrics_port], pipeline, job.job_id, job.submission_id)
+
         def check_prometheus(pipeline: str, job, stats: dict, last_operator: str = "quality") -> None:
             if prometheus:
                 expected = _expected_view(stats, last_operator)
-                assert _wait_for(lambda: _prometheus_view(prometheus, pipeline, job.job_id, last_operator),
+                assert wait_for(lambda: _prometheus_view(prometheus, pipeline, job.job_id, last_operator),
                                  expected) == expected
 
         client = JobSubmissionClient(cluster.dashboard_url)
@@ -163,9 +127,9 @@ def test_submitted_job_succeeds_and_its_metrics_equal_stats(tmp_path, capsys):
         assert {"en", "ru", "pt", "ja"} <= set(stats["kept_per_language"])
 
         # The same counts, live in Ray metrics (what the dashboard's Metrics view and Grafana show).
-        expected = curate_expected = _expected_counts(stats)
+        expected = curate_expected = expected_counts(stats)
         deadline = time.time() + 60
-        while (found := _scraped_counts(cluster.metrics_port, "curate_cc", curate_job)) != expected and \
+        while (found := _scraped("curate_cc", curate_job)) != expected and \
                 time.time() < deadline:
             time.sleep(3)
         assert found == expected
@@ -190,7 +154,7 @@ def test_submitted_job_succeeds_and_its_metrics_equal_stats(tmp_path, capsys):
         assert "2 already done" in client.get_job_logs(job_id)
         assert json.loads((out / "stats.json").read_text()) == stats
         resumed_job = client.get_job_info(job_id)
-        found = _wait_for(lambda: _scraped_counts(cluster.metrics_port, "curate_cc", resumed_job), curate_expected)
+        found = wait_for(lambda: _scraped("curate_cc", resumed_job), curate_expected)
         assert found == curate_expected
 
         # Global dedup on the curated output: its tasks return their counts, and the driver publishes
@@ -201,10 +165,10 @@ def test_submitted_job_succeeds_and_its_metrics_equal_stats(tmp_path, capsys):
         status = wait(cluster.dashboard_url, job_id, timeout=600)
         assert status == "SUCCEEDED", client.get_job_logs(job_id)[-3000:]
         dedup_stats = json.loads((dedup_out / "stats.json").read_text())
-        expected = _expected_counts(dedup_stats)
+        expected = expected_counts(dedup_stats)
         assert {key[1] for key in expected} == {"minhash", "substring"}
         deadline = time.time() + 60
-        while (found := _scraped_counts(cluster.metrics_port, "dedup", client.get_job_info(job_id))) != expected \
+        while (found := _scraped("dedup", client.get_job_info(job_id))) != expected \
                 and time.time() < deadline:
             time.sleep(3)
         assert found == expected
@@ -221,10 +185,10 @@ def test_submitted_job_succeeds_and_its_metrics_equal_stats(tmp_path, capsys):
         status = wait(cluster.dashboard_url, job_id, timeout=600)
         assert status == "SUCCEEDED", client.get_job_logs(job_id)[-3000:]
         parallel_stats = json.loads((parallel_out / "stats.json").read_text())
-        expected = _expected_counts(parallel_stats)
+        expected = expected_counts(parallel_stats)
         assert ("dropped", "pair_dedup", "dup:pair") in expected
         deadline = time.time() + 60
-        while (found := _scraped_counts(cluster.metrics_port, "curate_parallel", client.get_job_info(job_id))) != \
+        while (found := _scraped("curate_parallel", client.get_job_info(job_id))) != \
                 expected and time.time() < deadline:
             time.sleep(3)
         assert found == expected
@@ -258,13 +222,13 @@ def test_submitted_job_succeeds_and_its_metrics_equal_stats(tmp_path, capsys):
 
         # A second curate_cc job on the same cluster: its metrics are its own stats.json, and the first job's are
         # still the first one's (before job labels, the reader's docs_in read the sum of both).
-        second = _expected_counts(second_stats)
+        second = expected_counts(second_stats)
         deadline = time.time() + 60
-        while (found := _scraped_counts(cluster.metrics_port, "curate_cc", client.get_job_info(job_id))) != second \
+        while (found := _scraped("curate_cc", client.get_job_info(job_id))) != second \
                 and time.time() < deadline:
             time.sleep(3)
         assert found == second
-        assert _scraped_counts(cluster.metrics_port, "curate_cc", curate_job) == curate_expected
+        assert _scraped("curate_cc", curate_job) == curate_expected
         check_prometheus("curate_cc", client.get_job_info(job_id), second_stats)
         check_prometheus("curate_cc", curate_job, stats)
     finally:

@@ -6,7 +6,8 @@ worker node running one of its stages' tasks is SIGKILLed whole (raylet and work
 (tests/fixtures/node_loss.py). Every job must finish on its own, with the output and statistics of a clean
 in-process run: same documents, same ids, every count once.
 
-Covered: curate_cc (the statistics actor lives on the head node, so the loss never takes it along), every stage
+Covered: curate_cc (the statistics actor, which also holds the metrics counters, lives on the head node, so the
+loss never takes it along: stats.json and the metrics totals both count every document once), every stage
 of dedup (signatures, bands, connected components, the substring stage's suffix arrays), tokenize_shards,
 curate_parallel with LASER's similarity filter, and curate_sft. Where Ray itself cannot go on (the head node,
 with the cluster's control store, lost), the driver stops with an error and a rerun on a new cluster resumes to
@@ -27,6 +28,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from tests.fixtures.curated_output import assert_same_curation, documents_by_language, read_stats
+from tests.fixtures.curation_metrics import expected_counts, scraped_counts, wait_for
 from tests.fixtures.local_ray_cluster import LocalRayCluster, _pids_using
 from tests.fixtures.node_loss import run_killing_nodes
 from tests.fixtures.shared_data import REPO_ROOT as ROOT
@@ -83,11 +85,17 @@ def clean_curation(tmp_path_factory, curation_config):
 def test_curate_cc_survives_a_lost_worker_node(cluster, clean_curation, curation_config, tmp_path):
     out = tmp_path / "out"
     run = run_killing_nodes(cluster, command("curate_cc.py", "--input", *warc_inputs(), "--output", str(out),
-                                             "--chunk-files", "3", "--config", curation_config), ["WarcReader"])
+                                             "--chunk-files", "3", "--config", curation_config), ["WarcReader"],
+                            after_output="progress: 1/")   # the node lost has counted documents of chunk 1
     assert run.returncode == 0, run.output[-4000:]
     assert run.killed == ["WarcReader"]
     assert_same_curation(out, clean_curation)
-    assert "against flores" in read_stats(str(out))["details"]["decontamination"]
+    stats = read_stats(str(out))
+    assert "against flores" in stats["details"]["decontamination"]
+    # The metrics counters, over every node left in the cluster (what Prometheus scrapes at the end): each
+    # count once, the lost node's share included.
+    expected = expected_counts(stats)
+    assert wait_for(lambda: scraped_counts(cluster.metrics_ports(), "curate_cc"), expected) == expected
 
 
 @pytest.fixture(scope="module")
