@@ -21,10 +21,14 @@ export DS_BUILD_OPS ?= 0
 # walks in Python: the same blocks, about 3x slower.
 LEXBOR_WALK := $(VENV)/.lexbor-walk
 SDIST_CACHE ?= $(HOME)/.cache/marco-curation/sdists
+# MinHash's compiled shingle hashing and permutations (native/minhash_kernel), built against the xxhash.h of the
+# installed python-xxhash release, from that release's sdist. Without it signatures are computed in Python and
+# numpy: the same signatures, slower (bench/minhash.py).
+MINHASH_KERNEL := $(VENV)/.minhash-kernel
 
 .PHONY: setup demo tour test test-fast bench clean kenlm
 
-setup: $(STAMP) $(LEXBOR_WALK) kenlm
+setup: $(STAMP) $(LEXBOR_WALK) $(MINHASH_KERNEL) kenlm
 
 $(LEXBOR_WALK): $(STAMP) native/lexbor_walk/lexbor_walk.c native/lexbor_walk/setup.py
 	rm -rf build/lexbor-walk && mkdir -p build/lexbor-walk $(SDIST_CACHE)
@@ -36,6 +40,18 @@ $(LEXBOR_WALK): $(STAMP) native/lexbor_walk/lexbor_walk.c native/lexbor_walk/set
 	  $(PY) -m pip install -q --no-build-isolation ./native/lexbor_walk
 	rm -rf build/lexbor-walk native/lexbor_walk/build native/lexbor_walk/*.egg-info
 	$(PY) -c 'from operators.web.fast_extract.blocks import COMPILED_WALK; assert COMPILED_WALK, "lexbor_walk did not load"'
+	touch $@
+
+$(MINHASH_KERNEL): $(STAMP) native/minhash_kernel/minhash_kernel.c native/minhash_kernel/setup.py
+	rm -rf build/minhash-kernel && mkdir -p build/minhash-kernel $(SDIST_CACHE)
+	version=$$($(PY) -c 'import xxhash; print(xxhash.VERSION)') && \
+	  sdist=$(SDIST_CACHE)/xxhash-$$version.tar.gz && \
+	  { test -f $$sdist || $(PY) -m pip download -q --no-deps --no-binary xxhash xxhash==$$version -d $(SDIST_CACHE); } && \
+	  tar -xzf $$sdist -C build/minhash-kernel && \
+	  XXHASH_SOURCE=$(CURDIR)/build/minhash-kernel/xxhash-$$version/deps/xxhash XXHASH_RELEASE=$$version \
+	  $(PY) -m pip install -q --no-build-isolation ./native/minhash_kernel
+	rm -rf build/minhash-kernel native/minhash_kernel/build native/minhash_kernel/*.egg-info
+	$(PY) -c 'from operators.dedup.minhash import COMPILED_KERNEL; assert COMPILED_KERNEL, "minhash_kernel did not load"'
 	touch $@
 
 kenlm: $(KENLM_BIN)/lmplz

@@ -15,8 +15,12 @@
   with the same ``a``, ``b`` and hash function our signatures equal datasketch's ``MinHash``
   (``scheme="legacy"``) bit for bit. Values are stored as uint32: half the memory of uint64 for the
   same information.
-* **Vectorized per batch**: the shingle hashes of every document of a batch are stacked, permuted
-  in blocks of rows, and reduced per document with ``numpy.minimum.reduceat``.
+* **Compiled** (``native/minhash_kernel``, built by ``make setup``): each document's words are joined by single
+  spaces into one UTF-8 buffer per batch, so every shingle is a byte span of it; the kernel hashes the spans
+  with the same XXH3 and keeps each permutation's minimum in one loop, with no Python object per shingle.
+* **Python and numpy** (where the kernel is not installed, and the reference it is tested against): the
+  shingle hashes of every document of a batch are stacked, permuted in blocks of rows, and reduced per
+  document with ``numpy.minimum.reduceat``.
 * **Banding**: ``bands x rows`` (default 14 x 8 = 112 permutations, datatrove's and RefineWeb's
   choice, threshold about (1/14)^(1/8) = 0.72); :func:`lsh_parameters` picks them for another target
   threshold. A band's key is a 64-bit mix of its ``rows`` values; two documents are candidates when
@@ -143,9 +147,43 @@ def shingle_hashes(texts: Sequence[str], langs: Sequence[str], ngram: int,
     return np.array(hashes, dtype=np.uint64), counts
 
 
-def signatures(texts: Sequence[str], langs: Sequence[str], config: MinHashConfig) -> Tuple[np.ndarray, np.ndarray]:
-    """``(signatures uint32 [docs x permutations], has_signature bool [docs])`` of a batch."""
+def signatures(texts: Sequence[str], langs: Sequence[str], config: MinHashConfig,
+               compiled: bool = True) -> Tuple[np.ndarray, np.ndarray]:
+    """``(signatures uint32 [docs x permutations], has_signature bool [docs])`` of a batch: through the compiled
+    kernel where it is installed (``compiled``), else in Python and numpy; the two agree bit for bit."""
+    if compiled and COMPILED_KERNEL is not None:
+        return _compiled_signatures(texts, langs, config)
     return signatures_from_hashes(*shingle_hashes(texts, langs, config.ngram, config.keep_digits), config)
+
+
+def _compiled_signatures(texts: Sequence[str], langs: Sequence[str],
+                         config: MinHashConfig) -> Tuple[np.ndarray, np.ndarray]:
+    """Each document's words joined by single spaces, one bytes object for the batch: a shingle is then a byte
+    span of it, hashed and permuted in C without a Python string per shingle. A document with a word that
+    holds a space itself (not one ICU gives) would split differently there: it takes the Python path."""
+    pieces: List[bytes] = []
+    offsets = np.zeros(len(texts) + 1, dtype=np.int64)
+    aside: List[int] = []
+    end = 0
+    for i, (text, lang) in enumerate(zip(texts, langs)):
+        tokens = words(normalize(text or "", keep_digits=config.keep_digits), lang or "")
+        joined = " ".join(tokens).encode("utf-8")
+        if tokens and joined.count(b" ") != len(tokens) - 1:
+            aside.append(i)
+        else:
+            pieces.append(joined)
+            end += len(joined)
+        offsets[i + 1] = end
+    a, b = permutation_parameters(config.permutations, config.seed)
+    out = np.full((len(texts), config.permutations), MAX_HASH, dtype=np.uint32)
+    counts = np.zeros(len(texts), dtype=np.int64)
+    COMPILED_KERNEL.signatures(b"".join(pieces), offsets, config.ngram, a, b, out, counts)
+    if aside:
+        sigs, present = signatures_from_hashes(*shingle_hashes([texts[i] for i in aside], [langs[i] for i in aside],
+                                                                config.ngram, config.keep_digits), config)
+        out[aside] = sigs
+        counts[aside] = present
+    return out, counts > 0
 
 
 def signatures_from_hashes(values: np.ndarray, counts: np.ndarray, config: MinHashConfig) -> Tuple[np.ndarray, np.ndarray]:
@@ -215,6 +253,17 @@ def band_keys(sigs: np.ndarray, bands: int, rows: int) -> np.ndarray:
             keys = _splitmix(keys ^ grouped[:, :, r])
     return keys
 
+
+def _load_kernel():
+    """native/minhash_kernel, when it is installed and built against the installed python-xxhash release."""
+    try:
+        import minhash_kernel
+    except ImportError:
+        return None
+    return minhash_kernel if minhash_kernel.XXHASH_VERSION == xxhash.VERSION else None
+
+
+COMPILED_KERNEL = _load_kernel()
 
 __all__ = ["MinHashConfig", "lsh_parameters", "candidate_probability", "permutation_parameters", "shingles",
            "shingle_hash", "shingle_hashes", "signatures", "signatures_from_hashes", "band_keys"]

@@ -34,11 +34,12 @@ def datasketch_signature(texts_shingles, config):
     return sketch.hashvalues
 
 
-def test_signatures_equal_datasketch_bit_for_bit_in_every_language(ntrex_docs):
+@pytest.mark.parametrize("compiled", [True, False], ids=["compiled", "python"])
+def test_signatures_equal_datasketch_bit_for_bit_in_every_language(ntrex_docs, compiled):
     config = build(MinHashConfig, {})
     for lang, docs in ntrex_docs.items():
         docs = docs + [docs[0].split("\n")[0][:12]]  # a document shorter than five words
-        sigs, present = signatures(docs, [lang] * len(docs), config)
+        sigs, present = signatures(docs, [lang] * len(docs), config, compiled=compiled)
         assert present.all() and sigs.dtype == np.uint32 and sigs.shape == (len(docs), 112)
         for doc, sig in zip(docs, sigs):
             expected = datasketch_signature(shingles(doc, lang), config)
@@ -55,10 +56,10 @@ def test_documents_larger_than_a_block_and_batches_give_the_same_signatures(ntre
     docs = ntrex_docs["de"] + ntrex_docs["ja"]
     langs = ["de"] * 6 + ["ja"] * 6
     config = build(MinHashConfig, {})
-    expected, _ = signatures(docs, langs, config)
+    expected, _ = signatures(docs, langs, config, compiled=False)
     monkeypatch.setattr(minhash, "_BLOCK_ELEMENTS", 112 * 37)  # blocks of 37 shingles: documents span blocks
-    small_blocks, _ = signatures(docs, langs, config)
-    one_by_one = np.stack([signatures([d], [l], config)[0][0] for d, l in zip(docs, langs)])
+    small_blocks, _ = signatures(docs, langs, config, compiled=False)
+    one_by_one = np.stack([signatures([d], [l], config, compiled=False)[0][0] for d, l in zip(docs, langs)])
     assert np.array_equal(expected, small_blocks) and np.array_equal(expected, one_by_one)
 
 
