@@ -114,9 +114,14 @@ def permutation_parameters(num_perm: int, seed: int) -> Tuple[np.ndarray, np.nda
     return np.ascontiguousarray(a), np.ascontiguousarray(b)
 
 
+def _shingle_words(text: str, lang: str, keep_digits: bool) -> List[str]:
+    """The words shingles are made of: ICU words of the normalized text."""
+    return words(normalize(text or "", keep_digits=keep_digits), lang or "")
+
+
 def _ngrams(text: str, lang: str, ngram: int, keep_digits: bool = False) -> List[str]:
     """Every word n-gram of the normalized text, in order, repeats included."""
-    tokens = words(normalize(text or "", keep_digits=keep_digits), lang or "")
+    tokens = _shingle_words(text, lang, keep_digits)
     if len(tokens) < ngram:
         return [" ".join(tokens)] if tokens else []
     return list(map(" ".join, zip(*(tokens[k:] for k in range(ngram)))))
@@ -166,7 +171,7 @@ def _compiled_signatures(texts: Sequence[str], langs: Sequence[str],
     aside: List[int] = []
     end = 0
     for i, (text, lang) in enumerate(zip(texts, langs)):
-        tokens = words(normalize(text or "", keep_digits=config.keep_digits), lang or "")
+        tokens = _shingle_words(text, lang, config.keep_digits)
         joined = " ".join(tokens).encode("utf-8")
         if tokens and joined.count(b" ") != len(tokens) - 1:
             aside.append(i)

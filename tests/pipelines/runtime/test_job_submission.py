@@ -14,7 +14,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import time
 
 import pytest
 
@@ -128,11 +127,7 @@ def test_submitted_job_succeeds_and_its_metrics_equal_stats(tmp_path, capsys):
 
         # The same counts, live in Ray metrics (what the dashboard's Metrics view and Grafana show).
         expected = curate_expected = expected_counts(stats)
-        deadline = time.time() + 60
-        while (found := _scraped("curate_cc", curate_job)) != expected and \
-                time.time() < deadline:
-            time.sleep(3)
-        assert found == expected
+        assert wait_for(lambda: _scraped("curate_cc", curate_job), expected) == expected
         check_prometheus("curate_cc", curate_job, stats)
 
         # Its table, from the dashboard's address alone: the final one, and the last per-chunk one before it.
@@ -167,11 +162,7 @@ def test_submitted_job_succeeds_and_its_metrics_equal_stats(tmp_path, capsys):
         dedup_stats = json.loads((dedup_out / "stats.json").read_text())
         expected = expected_counts(dedup_stats)
         assert {key[1] for key in expected} == {"minhash", "substring"}
-        deadline = time.time() + 60
-        while (found := _scraped("dedup", client.get_job_info(job_id))) != expected \
-                and time.time() < deadline:
-            time.sleep(3)
-        assert found == expected
+        assert wait_for(lambda: _scraped("dedup", client.get_job_info(job_id)), expected) == expected
         check_prometheus("dedup", client.get_job_info(job_id), dedup_stats, "substring")
 
         # The parallel-data pipeline on NTREX-128 en-de (Moses files) publishes the same way.
@@ -187,11 +178,7 @@ def test_submitted_job_succeeds_and_its_metrics_equal_stats(tmp_path, capsys):
         parallel_stats = json.loads((parallel_out / "stats.json").read_text())
         expected = expected_counts(parallel_stats)
         assert ("dropped", "pair_dedup", "dup:pair") in expected
-        deadline = time.time() + 60
-        while (found := _scraped("curate_parallel", client.get_job_info(job_id))) != \
-                expected and time.time() < deadline:
-            time.sleep(3)
-        assert found == expected
+        assert wait_for(lambda: _scraped("curate_parallel", client.get_job_info(job_id)), expected) == expected
         check_prometheus("curate_parallel", client.get_job_info(job_id), parallel_stats)
 
         # A relative --output: a plain `ray job submit --working-dir .` job refuses it (it would be written into
@@ -223,11 +210,7 @@ def test_submitted_job_succeeds_and_its_metrics_equal_stats(tmp_path, capsys):
         # A second curate_cc job on the same cluster: its metrics are its own stats.json, and the first job's are
         # still the first one's (before job labels, the reader's docs_in read the sum of both).
         second = expected_counts(second_stats)
-        deadline = time.time() + 60
-        while (found := _scraped("curate_cc", client.get_job_info(job_id))) != second \
-                and time.time() < deadline:
-            time.sleep(3)
-        assert found == second
+        assert wait_for(lambda: _scraped("curate_cc", client.get_job_info(job_id)), second) == second
         assert _scraped("curate_cc", curate_job) == curate_expected
         check_prometheus("curate_cc", client.get_job_info(job_id), second_stats)
         check_prometheus("curate_cc", curate_job, stats)
